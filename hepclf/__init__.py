@@ -1,0 +1,14 @@
+"""hepclf: classify particle-physics data with convolutional neural networks.
+
+Transformers turn jets, events or detector hits into images; skorch-wrapped
+PyTorch CNNs classify them; the chain is one scikit-learn ``Pipeline``.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0.dev0"
+
+from .imaging import JetImager
+from .models import CNNClassifier
+
+__all__ = ["CNNClassifier", "JetImager", "__version__"]

@@ -1,0 +1,198 @@
+"""The ``hepclf`` command: demo, generate, train and evaluate top taggers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+WORKING_POINTS = (0.3, 0.5)
+
+
+def _pipeline(args):
+    from skorch.callbacks import ProgressBar
+    from sklearn.pipeline import make_pipeline
+
+    from . import CNNClassifier, JetImager
+
+    callbacks = [ProgressBar()] if not args.quiet else None
+    return make_pipeline(
+        JetImager(npix=args.npix),
+        CNNClassifier(
+            max_epochs=args.max_epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            device=args.device,
+            random_state=args.seed,
+            callbacks=callbacks,
+        ),
+    )
+
+
+def _report(y, proba, title):
+    from .metrics import background_rejection, roc_auc
+
+    auc = roc_auc(y, proba)
+    rejection = background_rejection(y, proba, signal_efficiency=list(WORKING_POINTS))
+    print(f"\n{title}")
+    print(f"  {'jets':<28}{len(y)} ({int(np.sum(y == 1))} top, {int(np.sum(y == 0))} QCD)")
+    print(f"  {'ROC AUC':<28}{auc:.4f}")
+    for eff, rej in zip(WORKING_POINTS, rejection):
+        print(f"  {f'rejection 1/eps_B @ eps_S={eff}':<28}{rej:.1f}")
+    return auc, rejection
+
+
+def _plot(y, proba, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f'(no plot written: matplotlib is missing; pip install "hepclf[plot]")')
+        return None
+    from .plotting import plot_roc
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+    plot_roc(y, proba[:, 1], kind="roc", ax=left)
+    plot_roc(y, proba[:, 1], kind="rejection", ax=right)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def demo(args):
+    """Train the default tagger on the bundled sample and evaluate it."""
+    import joblib
+
+    from .datasets import load_top_tagging
+
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    X_train, y_train = load_top_tagging(split="train")
+    X_test, y_test = load_top_tagging(split="test")
+    print(
+        f"hepclf demo: top-quark vs QCD jets (bundled sample, detector level); "
+        f"{len(y_train)} training jets, {len(y_test)} test jets"
+    )
+    pipe = _pipeline(args)
+    start = time.perf_counter()
+    pipe.fit(X_train, y_train)
+    print(f"trained in {time.perf_counter() - start:.1f} s")
+    proba = pipe.predict_proba(X_test)
+    _report(y_test, proba, "test-set performance of JetImager(npix=%d) -> CNNClassifier" % args.npix)
+    model_path = out / "model.joblib"
+    joblib.dump(pipe, model_path)
+    plot_path = _plot(y_test, proba, out / "roc.png")
+    print(f"\nsaved model: {model_path}")
+    if plot_path:
+        print(f"ROC plot:    {plot_path}")
+    return 0
+
+
+def train(args):
+    """Train a tagger on a top-tagging HDF5 file and save it with joblib."""
+    import joblib
+
+    from .datasets import load_top_tagging
+
+    X, y = load_top_tagging(args.data, split=args.split)
+    print(f"training on {len(y)} jets from {args.data}")
+    pipe = _pipeline(args).fit(X, y)
+    joblib.dump(pipe, args.output)
+    print(f"saved model: {args.output}")
+    return 0
+
+
+def evaluate(args):
+    """Evaluate a saved tagger on a top-tagging HDF5 file."""
+    import joblib
+
+    from .datasets import load_top_tagging
+
+    pipe = joblib.load(args.model)
+    X, y = load_top_tagging(args.data, split=args.split)
+    proba = pipe.predict_proba(X)
+    _report(y, proba, f"performance of {args.model} on {args.data}")
+    if args.plot:
+        _plot(y, proba, args.plot)
+        print(f"ROC plot: {args.plot}")
+    return 0
+
+
+def generate(args):
+    """Generate top and QCD jets with Pythia 8 and FastJet into an HDF5 file."""
+    from .datasets import make_top_tagging
+
+    X, y = make_top_tagging(
+        args.n_jets,
+        detector=args.detector,
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        path=args.output,
+    )
+    print(f"wrote {len(y)} jets ({int(y.sum())} top) to {args.output}")
+    return 0
+
+
+def _add_training_options(parser):
+    parser.add_argument("--npix", type=int, default=40, help="image size (default 40)")
+    parser.add_argument("--max-epochs", type=int, default=10, help="training epochs (default 10)")
+    parser.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser():
+    """Return the argument parser of the ``hepclf`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="hepclf", description="Classify particle-physics data with CNNs."
+    )
+    parser.add_argument("--version", action="version", version=f"hepclf {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="train and evaluate a top tagger on the bundled sample")
+    p.add_argument("--output-dir", default="hepclf-demo", help="where to write (default hepclf-demo)")
+    _add_training_options(p)
+    p.set_defaults(func=demo)
+
+    p = sub.add_parser("train", help="train a top tagger on a top-tagging HDF5 file")
+    p.add_argument("data", help="HDF5 file in the public top-tagging layout")
+    p.add_argument("-o", "--output", default="model.joblib", help="model file (default model.joblib)")
+    p.add_argument("--split", default=None, choices=["train", "val", "test"],
+                   help="use only rows of this ttv split")
+    _add_training_options(p)
+    p.set_defaults(func=train)
+
+    p = sub.add_parser("evaluate", help="evaluate a saved tagger on a top-tagging HDF5 file")
+    p.add_argument("model", help="model saved by 'hepclf train' or 'hepclf demo'")
+    p.add_argument("data", help="HDF5 file in the public top-tagging layout")
+    p.add_argument("--split", default=None, choices=["train", "val", "test"])
+    p.add_argument("--plot", default=None, help="write ROC curves to this image file")
+    p.set_defaults(func=evaluate)
+
+    p = sub.add_parser("generate", help="generate top/QCD jets with Pythia 8 + FastJet")
+    p.add_argument("output", help="HDF5 file to write")
+    p.add_argument("--n-jets", type=int, default=1000, help="jets in total (default 1000)")
+    p.add_argument("--detector", default="particle", choices=["particle", "simple"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=1, help="processes (-1: all cores)")
+    p.set_defaults(func=generate)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``hepclf`` command line."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,467 @@
+"""``CNNClassifier``: a skorch ``NeuralNetClassifier`` for images of physics data."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.dataset import Dataset
+from sklearn.utils import check_random_state
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+
+from ._modules import get_module
+
+
+def _as_tensor(array):
+    """Share memory with a NumPy array (read-only arrays are never written to)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(array)
+
+
+class ArrayLoader:
+    """Mini-batches sliced straight out of in-memory arrays.
+
+    A drop-in replacement for ``torch.utils.data.DataLoader`` for skorch's
+    ``Dataset`` holding NumPy arrays (and ``Subset`` of it, as made by
+    ``ValidSplit``): each batch is one fancy-indexing of the whole array, not
+    ``batch_size`` calls to ``__getitem__`` plus a collate. Any other dataset is
+    handed to a ``DataLoader`` with the same arguments.
+
+    Parameters
+    ----------
+    dataset : skorch.dataset.Dataset or torch Dataset
+        The data.
+    batch_size : int, default=128
+        Samples per batch.
+    shuffle : bool, default=False
+        Draw a new random order (from torch's global generator) every epoch.
+    drop_last : bool, default=False
+        Skip the last, smaller batch.
+    pin_memory : bool, default=False
+        Return batches in page-locked memory (faster host-to-GPU copies).
+    **kwargs
+        Passed to ``DataLoader`` when the dataset is not array-backed.
+    """
+
+    def __init__(
+        self, dataset, batch_size=128, shuffle=False, drop_last=False, pin_memory=False, **kwargs
+    ):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.pin_memory = pin_memory
+        self.kwargs = kwargs
+        indices = None
+        base = dataset
+        if isinstance(dataset, Subset):
+            base, indices = dataset.dataset, np.asarray(dataset.indices)
+        self._arrays = None
+        if (
+            type(base) is Dataset
+            and isinstance(base.X, np.ndarray)
+            and (base.y is None or isinstance(base.y, np.ndarray))
+        ):
+            X = _as_tensor(base.X)
+            y = None if base.y is None else _as_tensor(base.y)
+            self._arrays = (X, y, None if indices is None else torch.as_tensor(indices))
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        if self._arrays is None:
+            yield from DataLoader(
+                self.dataset,
+                batch_size=self.batch_size,
+                shuffle=self.shuffle,
+                drop_last=self.drop_last,
+                pin_memory=self.pin_memory,
+                **self.kwargs,
+            )
+            return
+        X, y, indices = self._arrays
+        n = len(self.dataset)
+        order = torch.randperm(n) if self.shuffle else None
+        if indices is not None:
+            order = indices if order is None else indices[order]
+        stop = n - n % self.batch_size if self.drop_last else n
+        for start in range(0, stop, self.batch_size):
+            if order is None:
+                Xb = X[start : start + self.batch_size]
+                yb = None if y is None else y[start : start + self.batch_size]
+            else:
+                idx = order[start : start + self.batch_size]
+                Xb = X[idx]
+                yb = None if y is None else y[idx]
+            if yb is None:
+                yb = torch.zeros(len(Xb))
+            if self.pin_memory:
+                Xb, yb = Xb.pin_memory(), yb.pin_memory()
+            yield Xb, yb
+
+
+class CNNClassifier(NeuralNetClassifier):
+    """A convolutional-network classifier for image batches, in scikit-learn style.
+
+    A skorch ``NeuralNetClassifier`` with defaults for physics images: the
+    ``module`` is a class or a registered name (``"jetcnn"``, the seed-003 top
+    tagger, by default; ``"resnet"``, the seed-000 ResNet), trained with Adam on
+    the cross-entropy of its logits. At ``fit`` it casts the images to float32,
+    encodes arbitrary class labels (strings too) and passes ``in_channels``,
+    ``image_size`` and ``n_classes``, inferred from the data, to the module
+    unless set through ``module__*`` parameters, so it works unchanged behind an
+    imager whose image size is being grid-searched.
+
+    Parameters
+    ----------
+    module : str or type of torch.nn.Module, default="jetcnn"
+        The network: a registered name or a ``torch.nn.Module`` class (or an
+        instance, used as given). Its arguments are set with ``module__<name>``.
+    criterion : type of torch.nn.Module, default=torch.nn.CrossEntropyLoss
+        The loss, applied to the module's logits.
+    optimizer : type of torch.optim.Optimizer, default=torch.optim.Adam
+        The optimiser; its arguments are set with ``optimizer__<name>``.
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=10
+        Passes over the training data.
+    batch_size : int, default=128
+        Images per training (and prediction) batch.
+    train_split : callable or None, default=None
+        How to hold out validation data during ``fit`` (e.g.
+        ``skorch.dataset.ValidSplit(0.1)``); ``None`` trains on everything.
+    device : {"auto", "cpu", "cuda", ...}, default="auto"
+        Where to train and predict; ``"auto"`` uses CUDA when available. A model
+        fitted with ``"auto"`` on a GPU loads on a CPU-only machine.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and noise (through a
+        forked torch generator, so the global torch seed is left alone); runs
+        with the same seed give identical models on the CPU.
+    verbose : int, default=0
+        1 prints skorch's table of losses per epoch.
+    classes : array-like or None, default=None
+        All class labels, in order; inferred from ``y`` when None.
+    **kwargs
+        Any other skorch ``NeuralNet`` parameter: ``callbacks``,
+        ``iterator_train__*``, ``module__*``, ``optimizer__*``, ``warm_start``,
+        ``compile``...
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_channels_ : int
+        Channels of the training images.
+    image_shape_ : tuple of int
+        ``(height, width)`` of the training images.
+    module_ : torch.nn.Module
+        The trained network.
+    history_ : skorch.history.History
+        Losses and timings per epoch and batch.
+    device_ : torch.device
+        Where the network's parameters are.
+
+    See Also
+    --------
+    hepclf.JetImager : makes jet images for this classifier.
+    hepclf.models.JetCNN, hepclf.models.ResNet : the registered modules.
+    """
+
+    def __init__(
+        self,
+        module="jetcnn",
+        *,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=10,
+        batch_size=128,
+        iterator_train=ArrayLoader,
+        iterator_valid=ArrayLoader,
+        train_split=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        classes=None,
+        **kwargs,
+    ):
+        kwargs.setdefault("iterator_train__shuffle", True)
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            train_split=train_split,
+            device=device,
+            verbose=verbose,
+            classes=classes,
+            **kwargs,
+        )
+        self.random_state = random_state
+
+    # -- device "auto" ---------------------------------------------------------------
+    @staticmethod
+    def _auto_device():
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    @contextlib.contextmanager
+    def _on_device(self):
+        """Resolve ``device="auto"`` for skorch while a call runs, then restore it."""
+        if self.device != "auto":
+            yield
+            return
+        self.device = self._auto_device()
+        try:
+            yield
+        finally:
+            self.device = "auto"
+
+    @property
+    def device_(self):
+        """The torch device of the fitted module's parameters."""
+        self.check_is_fitted()
+        return next(self.module_.parameters()).device
+
+    def __setstate__(self, state):
+        auto = state.get("device") == "auto"
+        if auto:
+            state["device"] = self._auto_device()
+        super().__setstate__(state)
+        if auto:
+            self.device = "auto"
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        """Fork torch's random generators and seed them from ``random_state``."""
+        if self.random_state is None:
+            yield
+            return
+        if isinstance(self.random_state, numbers.Integral):
+            seed = int(self.random_state)
+        else:
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    # -- input checks -----------------------------------------------------------------
+    def _check_images(self, X, reset):
+        name = type(self).__name__
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        try:
+            X = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(f"{name}: could not convert X to an array ({exc})") from exc
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+            raise ValueError(f"{name}: images must be numeric, got dtype {X.dtype}")
+        if X.ndim == 3:
+            X = X[:, np.newaxis]
+        if X.ndim != 4:
+            raise ValueError(
+                f"{name}: expected images of shape (n_samples, n_channels, height, "
+                f"width) or (n_samples, height, width), got shape {X.shape}; put an "
+                "imager (e.g. JetImager) before the classifier"
+            )
+        if len(X) == 0:
+            raise ValueError(f"{name}: X is empty (0 samples)")
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if not np.isfinite(X).all():
+            raise ValueError(f"{name}: X contains NaN or inf (or values too large for float32)")
+        if reset:
+            self.n_channels_ = X.shape[1]
+            self.image_shape_ = tuple(X.shape[2:])
+        elif (X.shape[1], *X.shape[2:]) != (self.n_channels_, *self.image_shape_):
+            raise ValueError(
+                f"{name}: X has images of {X.shape[1]} channel(s) x {X.shape[2:]} but the "
+                f"classifier was fitted on {self.n_channels_} channel(s) x {self.image_shape_}"
+            )
+        return X
+
+    def _encode_labels(self, y, n_samples, reset):
+        name = type(self).__name__
+        if y is None:
+            raise ValueError(f"{name}: y is required")
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"{name}: y must be 1-D (one label per sample), got shape {y.shape}")
+        if len(y) != n_samples:
+            raise ValueError(f"{name}: X has {n_samples} samples but y has {len(y)}")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError(f"{name}: y contains NaN or inf")
+        if reset:
+            classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
+            if len(classes) < 2:
+                raise ValueError(
+                    f"{name}: y has a single class ({classes!r}); at least two are needed"
+                )
+            self.classes_inferred_ = classes
+        classes = self.classes_
+        codes = np.searchsorted(classes, y) if _is_sorted(classes) else None
+        if codes is None:
+            lookup = {c: i for i, c in enumerate(classes.tolist())}
+            codes = np.array([lookup.get(v, -1) for v in y.tolist()])
+        codes = np.clip(codes, 0, len(classes) - 1)
+        unknown = classes[codes] != y
+        if unknown.any():
+            raise ValueError(
+                f"{name}: y contains labels not among the classes {classes.tolist()}: "
+                f"{np.unique(y[unknown]).tolist()}"
+            )
+        return codes.astype(np.int64)
+
+    def check_data(self, X, y):
+        """Labels are checked and encoded in ``fit``; nothing to do here."""
+
+    # -- module construction ----------------------------------------------------------
+    def initialize_module(self):
+        """Build ``module_``, filling in the image shape and classes seen at fit."""
+        kwargs = self.get_params_for("module")
+        module = get_module(self.module) if isinstance(self.module, str) else self.module
+        if isinstance(module, type) and hasattr(self, "n_channels_"):
+            accepted = inspect.signature(module).parameters
+            inferred = {
+                "in_channels": self.n_channels_,
+                "image_size": self.image_shape_,
+                "n_classes": len(self.classes_),
+            }
+            for key, value in inferred.items():
+                if key in accepted and key not in kwargs:
+                    kwargs[key] = value
+        self.module_ = self.initialized_instance(module, kwargs)
+        return self
+
+    # -- the sklearn API ----------------------------------------------------------------
+    def initialize(self):
+        """Initialise the module, criterion, optimiser and callbacks."""
+        with self._on_device(), self._seeded():
+            return super().initialize()
+
+    def fit(self, X, y, **fit_params):
+        """Train the network on images ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+            Images (3-D input is taken as single-channel).
+        y : array-like of shape (n_samples,)
+            Class labels of any type.
+        **fit_params
+            Passed to skorch's ``fit``.
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        reset = not (self.warm_start and self.initialized_)
+        X = self._check_images(X, reset=reset)
+        y = self._encode_labels(y, len(X), reset=reset)
+        with self._on_device(), self._seeded():
+            super().fit(X, y, **fit_params)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for one more ``max_epochs`` round, keeping the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+            Images.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : ignored
+            Set the ``classes`` parameter instead.
+        **fit_params
+            Passed to skorch's ``partial_fit``.
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        if fit_params.get("_routing_method") != "fit":  # fit() checked already
+            reset = not self.initialized_
+            X = self._check_images(X, reset=reset)
+            y = self._encode_labels(y, len(X), reset=reset)
+        with self._on_device(), self._seeded():
+            super().partial_fit(X, y, **fit_params)
+        return self
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        """Yield the module's outputs batch by batch (see skorch)."""
+        with self._on_device():
+            yield from super().forward_iter(X, training=training, device=device)
+
+    def infer(self, x, **fit_params):
+        """Run the module on one batch (see skorch)."""
+        with self._on_device():
+            return super().infer(x, **fit_params)
+
+    def load_params(self, *args, **kwargs):
+        """Load module/optimiser/history state saved with ``save_params`` (see skorch)."""
+        with self._on_device():
+            return super().load_params(*args, **kwargs)
+
+    def predict_proba(self, X):
+        """Return class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+            Images.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float32
+            Columns follow ``classes_``; rows sum to one.
+        """
+        self.check_is_fitted()
+        X = self._check_images(X, reset=False)
+        return super().predict_proba(X)
+
+    def predict(self, X):
+        """Return the most probable class label of each image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+            Images.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def __sklearn_is_fitted__(self):
+        return bool(self.initialized_) and hasattr(self, "classes_inferred_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def _is_sorted(classes):
+    try:
+        return bool(np.all(classes[:-1] < classes[1:]))
+    except TypeError:
+        return False
