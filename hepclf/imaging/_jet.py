@@ -12,6 +12,12 @@ from ..utils._validation import check_padded
 
 INTENSITIES = ("pt", "energy", "count")
 
+#: Field names accepted from awkward record arrays, per input format.
+FIELDS = {
+    "epxpypz": [("E", "px", "py", "pz"), ("energy", "px", "py", "pz"), ("t", "x", "y", "z")],
+    "ptetaphi": [("pt", "eta", "phi", "mass"), ("pt", "eta", "phi", "m"), ("pt", "eta", "phi")],
+}
+
 
 def _wrap(phi):
     """Map angles to [-pi, pi)."""
@@ -176,9 +182,13 @@ class JetImager(TransformerMixin, BaseEstimator):
             )
         return n_eta, n_phi, (eta_lo, eta_hi), (phi_lo, phi_hi), intensity
 
-    @property
-    def _n_features(self):
-        return 4 if self.input_format == "epxpypz" else (3, 4)
+    def _check_input(self, X):
+        return check_padded(
+            X,
+            n_features=4 if self.input_format == "epxpypz" else (3, 4),
+            name=type(self).__name__,
+            fields=FIELDS[self.input_format],
+        )
 
     # -- sklearn API --------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -196,7 +206,7 @@ class JetImager(TransformerMixin, BaseEstimator):
         self : JetImager
         """
         n_eta, n_phi, eta_range, phi_range, intensity = self._settings()
-        check_padded(X, n_features=self._n_features, name=type(self).__name__)
+        self._check_input(X)
         self.eta_edges_ = np.linspace(*eta_range, n_eta + 1)
         self.phi_edges_ = np.linspace(*phi_range, n_phi + 1)
         self.n_channels_ = len(intensity)
@@ -216,7 +226,7 @@ class JetImager(TransformerMixin, BaseEstimator):
             Image ``i`` belongs to jet ``i``.
         """
         n_eta, n_phi, eta_range, phi_range, intensity = self._settings()
-        X = check_padded(X, n_features=self._n_features, name=type(self).__name__)
+        X = self._check_input(X)
         out = np.empty((len(X), len(intensity), n_phi, n_eta), dtype=np.float32)
         for start in range(0, len(X), self.chunk_size):
             stop = min(start + self.chunk_size, len(X))

@@ -12,6 +12,7 @@ import torch
 from skorch import NeuralNetClassifier
 from skorch.dataset import Dataset
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
@@ -430,7 +431,7 @@ class CNNClassifier(NeuralNetClassifier):
         proba : ndarray of shape (n_samples, n_classes), float32
             Columns follow ``classes_``; rows sum to one.
         """
-        self.check_is_fitted()
+        check_is_fitted(self)
         X = self._check_images(X, reset=False)
         return super().predict_proba(X)
 

@@ -11,21 +11,23 @@ def _is_awkward(X) -> bool:
     return type(X).__module__.startswith("awkward")
 
 
-def _awkward_to_padded(X, fields: Sequence[str] | None, name: str) -> np.ndarray:
+def _awkward_to_padded(X, fields: Sequence[Sequence[str]], name: str) -> np.ndarray:
     import awkward as ak
 
-    if fields is not None and X.fields:
-        missing = [f for f in fields if f not in X.fields]
-        if missing:
+    if X.fields:
+        chosen = next((f for f in fields if set(f) <= set(X.fields)), None)
+        if chosen is None:
+            wanted = " or ".join(str(list(f)) for f in fields) or "none"
             raise ValueError(
-                f"{name}: the awkward record array has fields {X.fields}, "
-                f"but {list(fields)} are needed (missing {missing})"
+                f"{name}: the awkward record array has fields {X.fields}; "
+                f"expected fields {wanted}"
             )
-        X = ak.concatenate([X[f][..., np.newaxis] for f in fields], axis=-1)
+        X = ak.concatenate([ak.values_astype(X[f], np.float64)[..., np.newaxis]
+                            for f in chosen], axis=-1)
     if X.ndim != 3:
         raise ValueError(
             f"{name}: expected an awkward array of type n * var * n_features "
-            f"(or records with fields {list(fields or [])}), got {X.type}"
+            f"(or records with fields {[list(f) for f in fields]}), got {X.type}"
         )
     counts = ak.num(X, axis=1)
     n_max = int(ak.max(counts)) if len(X) else 0
@@ -82,7 +84,7 @@ def check_padded(
     *,
     n_features: int | Sequence[int],
     name: str = "X",
-    fields: Sequence[str] | None = None,
+    fields: Sequence[Sequence[str]] = (),
     dtype=None,
 ) -> np.ndarray:
     """Convert jets/events/hits to a padded ``(n_samples, n_items, n_features)`` array.
@@ -99,8 +101,9 @@ def check_padded(
         Accepted number(s) of features per object.
     name : str, default="X"
         How to call the input in error messages (e.g. ``"JetImager"``).
-    fields : sequence of str, optional
-        Field names to take, in order, from an awkward record array.
+    fields : sequence of sequence of str, optional
+        Alternative lists of field names to take, in order, from an awkward
+        record array; the first list whose fields are all present is used.
     dtype : numpy dtype, optional
         Output dtype. By default floating input keeps its dtype (no copy of a
         float32 array) and anything else becomes float64.

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+#: a small, fast network for tests: one conv block, one dense layer
+TINY = {
+    "module__conv_blocks": ((8,),),
+    "module__pool_size": 2,
+    "module__dense": (16,),
+    "module__dropout": 0.0,
+}
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def make_blob_images(n=400, size=16, n_classes=2, seed=0, channels=1):
+    """Noise images; class k has a bright blob at a class-specific place."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, n)
+    X = rng.random((n, channels, size, size)).astype(np.float32) * 0.5
+    for k in range(n_classes):
+        r = 3 + 4 * k
+        X[y == k, :, r : r + 3, r : r + 3] += 1.0
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return make_blob_images()
