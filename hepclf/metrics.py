@@ -100,7 +100,8 @@ def background_rejection(
     """Background rejection ``1 / eps_B`` at a given signal efficiency.
 
     ``eps_B`` is interpolated linearly along the ROC curve at
-    ``eps_S = signal_efficiency``.
+    ``eps_S = signal_efficiency``; where several thresholds give the same
+    ``eps_S``, the one with the lowest ``eps_B`` counts.
 
     Parameters
     ----------
@@ -131,7 +132,9 @@ def background_rejection(
     if not np.all((eff > 0) & (eff <= 1)):
         raise ValueError(f"signal_efficiency must lie in (0, 1], got {signal_efficiency!r}")
     eps_s, eps_b, _ = roc_curve(y_true, y_score, pos_label=pos_label, sample_weight=sample_weight)
-    eps_b_at = np.interp(eff, eps_s, eps_b)
+    # where eps_S stays flat, the lowest eps_B (the first point) is the working point
+    eps_s, first = np.unique(eps_s, return_index=True)
+    eps_b_at = np.interp(eff, eps_s, eps_b[first])
     with np.errstate(divide="ignore"):
         rejection = np.where(eps_b_at > 0, 1.0 / np.maximum(eps_b_at, 1e-300), np.inf)
     return float(rejection) if rejection.ndim == 0 else rejection

@@ -1,0 +1,133 @@
+"""Jet-imaging throughput: hepclf's JetImager against a per-jet Python loop.
+
+Compares, on the same jets and in one run:
+
+* ``np.bincount`` over the same constituents (the memory-bound floor: only the
+  scatter-add into pixels, no kinematics or preprocessing);
+* ``JetImager`` with the same recipe as energyflow's ``pixelate`` (centre on the
+  pT centroid, normalise), and with the full recipe (centre, rotate, flip);
+* energyflow's ``pixelate`` called jet by jet (the usual notebook loop).
+
+energyflow pins numpy below 2, so it is not installed: its standalone
+``energyflow/utils/image_utils.py`` is loaded from a wheel that this script
+downloads with pip (or from ``--energyflow PATH``).
+
+Run: ``python benchmarks/bench_imaging.py [--n-jets 20000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from hepclf import JetImager
+from hepclf.datasets import load_top_tagging
+
+CACHE = Path(tempfile.gettempdir()) / "hepclf-bench-energyflow"
+
+
+def load_pixelate(path=None):
+    """Return energyflow's ``pixelate`` without importing the energyflow package."""
+    if path is None:
+        path = CACHE / "energyflow" / "utils" / "image_utils.py"
+        if not path.exists():
+            CACHE.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(CACHE),
+                 "energyflow==1.4.0"],
+                check=True,
+            )
+            wheel = next(CACHE.glob("energyflow-*.whl"))
+            with zipfile.ZipFile(wheel) as zf:
+                zf.extract("energyflow/utils/image_utils.py", CACHE)
+    spec = importlib.util.spec_from_file_location("ef_image_utils", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.pixelate
+
+
+def to_ptetaphi(X):
+    E, px, py, pz = (X[..., k].astype(np.float64) for k in range(4))
+    pt = np.hypot(px, py)
+    eta = np.arcsinh(np.divide(pz, pt, out=np.zeros_like(pt), where=pt > 0))
+    return np.stack([pt, eta, np.arctan2(py, px)], axis=-1)
+
+
+def best_of(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-jets", type=int, default=20000)
+    parser.add_argument("--npix", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--energyflow", type=Path, default=None,
+                        help="path to energyflow/utils/image_utils.py")
+    args = parser.parse_args(argv)
+
+    X, _ = load_top_tagging()
+    X = np.concatenate([X] * (-(-args.n_jets // len(X))))[: args.n_jets]
+    jets = to_ptetaphi(X).astype(np.float32)
+    n_const = int((jets[..., 0] > 0).sum())
+    print(f"{args.n_jets} jets, {n_const} constituents ({n_const / args.n_jets:.1f} per jet), "
+          f"{args.npix}x{args.npix} pixels\n")
+
+    # the floor: one scatter-add of the same number of constituents into the same images
+    rng = np.random.default_rng(0)
+    flat_idx = rng.integers(0, args.n_jets * args.npix**2, n_const)
+    weights = rng.random(n_const)
+
+    def floor():
+        np.bincount(flat_idx, weights, minlength=args.n_jets * args.npix**2)
+
+    width = 1.6  # energyflow's img_width: full window edge
+    half = width / 2
+    like_ef = JetImager(npix=args.npix, input_format="ptetaphi", eta_range=(-half, half),
+                        phi_range=(-half, half), rotate=False, flip=False)
+    full = JetImager(npix=args.npix, input_format="ptetaphi", eta_range=(-half, half),
+                     phi_range=(-half, half))
+    pixelate = load_pixelate(args.energyflow)
+    n_loop = min(args.n_jets, 5000)
+
+    def ef_loop():
+        for jet in jets[:n_loop]:
+            pixelate(jet, npix=args.npix, img_width=width)
+
+    rows = [
+        ("np.bincount floor (scatter only)", best_of(floor, args.repeat), args.n_jets),
+        ("JetImager, centre + normalise", best_of(lambda: like_ef.transform(jets), args.repeat),
+         args.n_jets),
+        ("JetImager, centre+rotate+flip+norm", best_of(lambda: full.transform(jets), args.repeat),
+         args.n_jets),
+        ("energyflow pixelate, per-jet loop", best_of(ef_loop, 1), n_loop),
+    ]
+    rates = {name: n / t for name, t, n in rows}
+    ef_rate = rates["energyflow pixelate, per-jet loop"]
+    floor_rate = rates["np.bincount floor (scatter only)"]
+    print(f"{'method':<38}{'jets/s':>12}{'x energyflow':>15}{'floor / this':>15}")
+    for name, _, _ in rows:
+        print(f"{name:<38}{rates[name]:>12,.0f}{rates[name] / ef_rate:>15.1f}"
+              f"{floor_rate / rates[name]:>15.2f}")
+
+    # sanity: both recipes keep the same pT inside the window
+    a = like_ef.set_params(normalize=False).transform(jets[:200]).sum(axis=(1, 2, 3))
+    b = jets[:200, :, 0].sum(axis=1)
+    print(f"\nmean fraction of jet pT inside the {width}x{width} window: {np.mean(a / b):.4f}")
+
+
+if __name__ == "__main__":
+    main()
