@@ -46,7 +46,7 @@ def test_infers_shapes_and_classes(fitted):
     module = fitted.module_
     assert isinstance(module, JetCNN)
     assert module.classifier[-1].out_features == 2
-    assert module.features[1].in_channels == 1
+    assert module.features[2].in_channels == 1
 
 
 def test_multichannel_multiclass_and_string_labels():
@@ -58,7 +58,7 @@ def test_multichannel_multiclass_and_string_labels():
     assert proba.shape == (300, 3)
     assert roc_auc_score(labels, proba, multi_class="ovr") > 0.9
     assert set(clf.predict(X)) <= set(labels)
-    assert clf.module_.features[1].in_channels == 2
+    assert clf.module_.features[2].in_channels == 2
 
 
 def test_three_dimensional_input_is_single_channel(blobs):
