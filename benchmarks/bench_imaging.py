@@ -2,8 +2,9 @@
 
 Compares, on the same jets and in one run:
 
-* ``np.bincount`` over the same constituents (the memory-bound floor: only the
-  scatter-add into pixels, no kinematics or preprocessing);
+* ``np.bincount`` over the same constituents into the same float32 images, in
+  the same chunks, with the pixel indices given (the memory-bound floor: only the
+  scatter-add, no kinematics or preprocessing);
 * ``JetImager`` with the same recipe as energyflow's ``pixelate`` (centre on the
   pT centroid, normalise), and with the full recipe (centre, rotate, flip);
 * energyflow's ``pixelate`` called jet by jet (the usual notebook loop).
@@ -86,13 +87,24 @@ def main(argv=None):
     print(f"{args.n_jets} jets, {n_const} constituents ({n_const / args.n_jets:.1f} per jet), "
           f"{args.npix}x{args.npix} pixels\n")
 
-    # the floor: one scatter-add of the same number of constituents into the same images
+    # the floor: scatter-add the same constituents into the same float32 images, in the
+    # same chunks of jets as JetImager, with every index precomputed
     rng = np.random.default_rng(0)
-    flat_idx = rng.integers(0, args.n_jets * args.npix**2, n_const)
+    n_pix = args.npix**2
+    jet_of = np.nonzero(jets[..., 0] > 0)[0]
+    flat_idx = jet_of * n_pix + rng.integers(0, n_pix, n_const)
     weights = rng.random(n_const)
+    chunk = JetImager().chunk_size
+    bounds = np.searchsorted(jet_of, np.arange(0, args.n_jets + chunk, chunk))
 
     def floor():
-        np.bincount(flat_idx, weights, minlength=args.n_jets * args.npix**2)
+        out = np.empty((args.n_jets, 1, args.npix, args.npix), dtype=np.float32)
+        for c, start in enumerate(range(0, args.n_jets, chunk)):
+            stop = min(start + chunk, args.n_jets)
+            lo, hi = bounds[c], bounds[c + 1]
+            counts = np.bincount(flat_idx[lo:hi] - start * n_pix, weights[lo:hi],
+                                 minlength=(stop - start) * n_pix)
+            out[start:stop] = counts.reshape(stop - start, 1, args.npix, args.npix)
 
     width = 1.6  # energyflow's img_width: full window edge
     half = width / 2

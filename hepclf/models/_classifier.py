@@ -10,7 +10,9 @@ import warnings
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochScoring
 from skorch.dataset import Dataset
+from skorch.utils import is_dataset
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -24,6 +26,11 @@ def _as_tensor(array):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.as_tensor(array)
+
+
+def _map(X, fn):
+    """Apply ``fn`` to a tensor or to every tensor of a dict of tensors."""
+    return {k: fn(v) for k, v in X.items()} if isinstance(X, dict) else fn(X)
 
 
 class ArrayLoader:
@@ -65,12 +72,12 @@ class ArrayLoader:
         if isinstance(dataset, Subset):
             base, indices = dataset.dataset, np.asarray(dataset.indices)
         self._arrays = None
-        if (
-            type(base) is Dataset
-            and isinstance(base.X, np.ndarray)
-            and (base.y is None or isinstance(base.y, np.ndarray))
+        X = base.X if type(base) is Dataset else None
+        arrays = X.values() if isinstance(X, dict) else [X]
+        if all(isinstance(a, np.ndarray) for a in arrays) and (
+            base.y is None or isinstance(base.y, np.ndarray)
         ):
-            X = _as_tensor(base.X)
+            X = {k: _as_tensor(v) for k, v in X.items()} if isinstance(X, dict) else _as_tensor(X)
             y = None if base.y is None else _as_tensor(base.y)
             self._arrays = (X, y, None if indices is None else torch.as_tensor(indices))
 
@@ -97,17 +104,25 @@ class ArrayLoader:
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
             if order is None:
-                Xb = X[start : start + self.batch_size]
-                yb = None if y is None else y[start : start + self.batch_size]
+                idx = slice(start, start + self.batch_size)
             else:
                 idx = order[start : start + self.batch_size]
+            if isinstance(X, dict):
+                Xb = {k: v[idx] for k, v in X.items()}
+                n_batch = len(next(iter(Xb.values())))
+            else:
                 Xb = X[idx]
-                yb = None if y is None else y[idx]
-            if yb is None:
-                yb = torch.zeros(len(Xb))
+                n_batch = len(Xb)
+            yb = torch.zeros(n_batch) if y is None else y[idx]
             if self.pin_memory:
-                Xb, yb = Xb.pin_memory(), yb.pin_memory()
+                Xb = _map(Xb, torch.Tensor.pin_memory)
+                yb = yb.pin_memory()
             yield Xb, yb
+
+
+def _accuracy_on_codes(net, X, y):
+    """Validation accuracy against the encoded labels skorch holds during fit."""
+    return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
 
 
 class CNNClassifier(NeuralNetClassifier):
@@ -151,6 +166,9 @@ class CNNClassifier(NeuralNetClassifier):
         1 prints skorch's table of losses per epoch.
     classes : array-like or None, default=None
         All class labels, in order; inferred from ``y`` when None.
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplying the sample weights in the loss;
+        ``"balanced"`` weights classes inversely to their frequency.
     **kwargs
         Any other skorch ``NeuralNet`` parameter: ``callbacks``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ``warm_start``,
@@ -193,6 +211,7 @@ class CNNClassifier(NeuralNetClassifier):
         random_state=None,
         verbose=0,
         classes=None,
+        class_weight=None,
         **kwargs,
     ):
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -212,6 +231,15 @@ class CNNClassifier(NeuralNetClassifier):
             **kwargs,
         )
         self.random_state = random_state
+        self.class_weight = class_weight
+
+    @property
+    def _default_callbacks(self):
+        callbacks = dict(super()._default_callbacks)
+        callbacks["valid_acc"] = EpochScoring(
+            _accuracy_on_codes, name="valid_acc", lower_is_better=False, use_caching=False
+        )
+        return list(callbacks.items())
 
     # -- device "auto" ---------------------------------------------------------------
     @staticmethod
@@ -354,7 +382,7 @@ class CNNClassifier(NeuralNetClassifier):
         with self._on_device(), self._seeded():
             return super().initialize()
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Train the network on images ``X`` with labels ``y``.
 
         Parameters
@@ -363,6 +391,10 @@ class CNNClassifier(NeuralNetClassifier):
             Images (3-D input is taken as single-channel).
         y : array-like of shape (n_samples,)
             Class labels of any type.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-sample (e.g. Monte Carlo event) weights; the loss of a batch is
+            the mean of weight times loss, with weights rescaled to mean one.
+            Negative weights are allowed as long as their sum is positive.
         **fit_params
             Passed to skorch's ``fit``.
 
@@ -371,13 +403,12 @@ class CNNClassifier(NeuralNetClassifier):
         self : CNNClassifier
         """
         reset = not (self.warm_start and self.initialized_)
-        X = self._check_images(X, reset=reset)
-        y = self._encode_labels(y, len(X), reset=reset)
+        X = self._prepare(X, y, sample_weight, reset)
         with self._on_device(), self._seeded():
-            super().fit(X, y, **fit_params)
+            super().fit(*X, **fit_params)
         return self
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train for one more ``max_epochs`` round, keeping the current weights.
 
         Parameters
@@ -388,6 +419,8 @@ class CNNClassifier(NeuralNetClassifier):
             Class labels.
         classes : ignored
             Set the ``classes`` parameter instead.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-sample weights, as in ``fit``.
         **fit_params
             Passed to skorch's ``partial_fit``.
 
@@ -395,23 +428,80 @@ class CNNClassifier(NeuralNetClassifier):
         -------
         self : CNNClassifier
         """
-        if fit_params.get("_routing_method") != "fit":  # fit() checked already
-            reset = not self.initialized_
-            X = self._check_images(X, reset=reset)
-            y = self._encode_labels(y, len(X), reset=reset)
+        if fit_params.get("_routing_method") == "fit":  # called by fit(): X is prepared
+            data = (X, y)
+        else:
+            data = self._prepare(X, y, sample_weight, reset=not self.initialized_)
         with self._on_device(), self._seeded():
-            super().partial_fit(X, y, **fit_params)
+            super().partial_fit(*data, **fit_params)
         return self
+
+    def _prepare(self, X, y, sample_weight, reset):
+        """Check and encode the training data; ``(X or {"X", "sample_weight"}, codes)``."""
+        X = self._check_images(X, reset=reset)
+        codes = self._encode_labels(y, len(X), reset=reset)
+        weight = self._sample_weight(sample_weight, codes)
+        if weight is None:
+            return X, codes
+        return {"X": X, "sample_weight": weight}, codes
+
+    def _sample_weight(self, sample_weight, codes):
+        name = type(self).__name__
+        n_classes = len(self.classes_)
+        weight = None
+        if sample_weight is not None:
+            weight = np.asarray(sample_weight, dtype=np.float64)
+            if weight.ndim != 1 or len(weight) != len(codes):
+                raise ValueError(
+                    f"{name}: sample_weight must have shape ({len(codes)},), got {weight.shape}"
+                )
+            if not np.isfinite(weight).all():
+                raise ValueError(f"{name}: sample_weight contains NaN or inf")
+        if self.class_weight is not None:
+            if isinstance(self.class_weight, str):
+                if self.class_weight != "balanced":
+                    raise ValueError(
+                        f"{name}: class_weight must be 'balanced', a dict or None, "
+                        f"got {self.class_weight!r}"
+                    )
+                counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
+                per_class = len(codes) / (n_classes * np.maximum(counts, 1))
+            else:
+                unknown = set(self.class_weight) - set(self.classes_.tolist())
+                if unknown:
+                    raise ValueError(f"{name}: class_weight has unknown classes {sorted(unknown)}")
+                per_class = np.array([self.class_weight.get(c, 1.0) for c in self.classes_.tolist()])
+            weight = per_class[codes] * (1.0 if weight is None else weight)
+        if weight is None:
+            return None
+        if weight.mean() <= 0:
+            raise ValueError(f"{name}: the sample weights must have a positive sum")
+        return (weight / weight.mean()).astype(np.float32)
+
+    def infer(self, x, **fit_params):
+        """Run the module on one batch (the sample weights are not passed to it)."""
+        if isinstance(x, dict) and "sample_weight" in x:
+            x = x["X"]
+        with self._on_device():
+            return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion on a batch; weighted by ``X["sample_weight"]`` when present."""
+        if not (isinstance(X, dict) and "sample_weight" in X):
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        criterion = self.criterion_
+        reduction, criterion.reduction = criterion.reduction, "none"
+        try:
+            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        finally:
+            criterion.reduction = reduction
+        weight = X["sample_weight"].to(loss.device)
+        return (loss * weight).mean()
 
     def forward_iter(self, X, training=False, device="cpu"):
         """Yield the module's outputs batch by batch (see skorch)."""
         with self._on_device():
             yield from super().forward_iter(X, training=training, device=device)
-
-    def infer(self, x, **fit_params):
-        """Run the module on one batch (see skorch)."""
-        with self._on_device():
-            return super().infer(x, **fit_params)
 
     def load_params(self, *args, **kwargs):
         """Load module/optimiser/history state saved with ``save_params`` (see skorch)."""
@@ -432,7 +522,10 @@ class CNNClassifier(NeuralNetClassifier):
             Columns follow ``classes_``; rows sum to one.
         """
         check_is_fitted(self)
-        X = self._check_images(X, reset=False)
+        if isinstance(X, dict) and "sample_weight" in X:  # weighted validation data
+            X = X["X"]
+        if not is_dataset(X):  # skorch's validation callbacks pass a Dataset
+            X = self._check_images(X, reset=False)
         return super().predict_proba(X)
 
     def predict(self, X):

@@ -197,3 +197,12 @@ def test_warm_start_continues(blobs):
         warnings.simplefilter("error")
         clf.partial_fit(X, y)
     assert len(clf.history_) == 3
+
+
+def test_validation_split_with_string_labels(blobs):
+    from skorch.dataset import ValidSplit
+
+    X, y = blobs
+    labels = np.array(["qcd", "top"])[y]
+    clf = tiny(max_epochs=3, train_split=ValidSplit(4, stratified=True)).fit(X, labels)
+    assert clf.history_[-1]["valid_acc"] > 0.9
