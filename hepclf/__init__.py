@@ -10,5 +10,6 @@ __version__ = "0.1.0.dev0"
 
 from .imaging import JetImager
 from .models import CNNClassifier
+from .substructure import SubstructureFeatures
 
-__all__ = ["CNNClassifier", "JetImager", "__version__"]
+__all__ = ["CNNClassifier", "JetImager", "SubstructureFeatures", "__version__"]
