@@ -1,0 +1,21 @@
+"""Data sets: loaders for files users have, generators and a bundled sample.
+
+- :func:`load_top_tagging` reads the Top Quark Tagging Reference Dataset
+  layout (pandas HDF5, key ``"table"``) and the bundled sample;
+  :func:`write_top_tagging` writes it.
+- :func:`make_top_tagging` generates top and QCD jets with Pythia 8 and
+  FastJet (the ``generate`` extra), at particle level or through a
+  :class:`SimpleDetector`.
+"""
+
+from __future__ import annotations
+
+from ._generate import SimpleDetector, make_top_tagging
+from ._top_tagging import load_top_tagging, write_top_tagging
+
+__all__ = [
+    "SimpleDetector",
+    "load_top_tagging",
+    "make_top_tagging",
+    "write_top_tagging",
+]
