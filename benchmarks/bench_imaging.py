@@ -42,8 +42,17 @@ def load_pixelate(path=None):
         if not path.exists():
             CACHE.mkdir(parents=True, exist_ok=True)
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(CACHE),
-                 "energyflow==1.4.0"],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "-q",
+                    "-d",
+                    str(CACHE),
+                    "energyflow==1.4.0",
+                ],
                 check=True,
             )
             wheel = next(CACHE.glob("energyflow-*.whl"))
@@ -56,7 +65,7 @@ def load_pixelate(path=None):
 
 
 def to_ptetaphi(X):
-    E, px, py, pz = (X[..., k].astype(np.float64) for k in range(4))
+    _E, px, py, pz = (X[..., k].astype(np.float64) for k in range(4))
     pt = np.hypot(px, py)
     eta = np.arcsinh(np.divide(pz, pt, out=np.zeros_like(pt), where=pt > 0))
     return np.stack([pt, eta, np.arctan2(py, px)], axis=-1)
@@ -76,16 +85,22 @@ def main(argv=None):
     parser.add_argument("--n-jets", type=int, default=20000)
     parser.add_argument("--npix", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--energyflow", type=Path, default=None,
-                        help="path to energyflow/utils/image_utils.py")
+    parser.add_argument(
+        "--energyflow",
+        type=Path,
+        default=None,
+        help="path to energyflow/utils/image_utils.py",
+    )
     args = parser.parse_args(argv)
 
     X, _ = load_top_tagging()
     X = np.concatenate([X] * (-(-args.n_jets // len(X))))[: args.n_jets]
     jets = to_ptetaphi(X).astype(np.float32)
     n_const = int((jets[..., 0] > 0).sum())
-    print(f"{args.n_jets} jets, {n_const} constituents ({n_const / args.n_jets:.1f} per jet), "
-          f"{args.npix}x{args.npix} pixels\n")
+    print(
+        f"{args.n_jets} jets, {n_const} constituents ({n_const / args.n_jets:.1f} per jet), "
+        f"{args.npix}x{args.npix} pixels\n"
+    )
 
     # the floor: scatter-add the same constituents into the same float32 images, in the
     # same chunks of jets as JetImager, with every index precomputed
@@ -102,16 +117,29 @@ def main(argv=None):
         for c, start in enumerate(range(0, args.n_jets, chunk)):
             stop = min(start + chunk, args.n_jets)
             lo, hi = bounds[c], bounds[c + 1]
-            counts = np.bincount(flat_idx[lo:hi] - start * n_pix, weights[lo:hi],
-                                 minlength=(stop - start) * n_pix)
+            counts = np.bincount(
+                flat_idx[lo:hi] - start * n_pix,
+                weights[lo:hi],
+                minlength=(stop - start) * n_pix,
+            )
             out[start:stop] = counts.reshape(stop - start, 1, args.npix, args.npix)
 
     width = 1.6  # energyflow's img_width: full window edge
     half = width / 2
-    like_ef = JetImager(npix=args.npix, input_format="ptetaphi", eta_range=(-half, half),
-                        phi_range=(-half, half), rotate=False, flip=False)
-    full = JetImager(npix=args.npix, input_format="ptetaphi", eta_range=(-half, half),
-                     phi_range=(-half, half))
+    like_ef = JetImager(
+        npix=args.npix,
+        input_format="ptetaphi",
+        eta_range=(-half, half),
+        phi_range=(-half, half),
+        rotate=False,
+        flip=False,
+    )
+    full = JetImager(
+        npix=args.npix,
+        input_format="ptetaphi",
+        eta_range=(-half, half),
+        phi_range=(-half, half),
+    )
     pixelate = load_pixelate(args.energyflow)
     n_loop = min(args.n_jets, 5000)
 
@@ -121,10 +149,16 @@ def main(argv=None):
 
     rows = [
         ("np.bincount floor (scatter only)", best_of(floor, args.repeat), args.n_jets),
-        ("JetImager, centre + normalise", best_of(lambda: like_ef.transform(jets), args.repeat),
-         args.n_jets),
-        ("JetImager, centre+rotate+flip+norm", best_of(lambda: full.transform(jets), args.repeat),
-         args.n_jets),
+        (
+            "JetImager, centre + normalise",
+            best_of(lambda: like_ef.transform(jets), args.repeat),
+            args.n_jets,
+        ),
+        (
+            "JetImager, centre+rotate+flip+norm",
+            best_of(lambda: full.transform(jets), args.repeat),
+            args.n_jets,
+        ),
         ("energyflow pixelate, per-jet loop", best_of(ef_loop, 1), n_loop),
     ]
     rates = {name: n / t for name, t, n in rows}
@@ -132,13 +166,17 @@ def main(argv=None):
     floor_rate = rates["np.bincount floor (scatter only)"]
     print(f"{'method':<38}{'jets/s':>12}{'x energyflow':>15}{'floor / this':>15}")
     for name, _, _ in rows:
-        print(f"{name:<38}{rates[name]:>12,.0f}{rates[name] / ef_rate:>15.1f}"
-              f"{floor_rate / rates[name]:>15.2f}")
+        print(
+            f"{name:<38}{rates[name]:>12,.0f}{rates[name] / ef_rate:>15.1f}"
+            f"{floor_rate / rates[name]:>15.2f}"
+        )
 
     # sanity: both recipes keep the same pT inside the window
     a = like_ef.set_params(normalize=False).transform(jets[:200]).sum(axis=(1, 2, 3))
     b = jets[:200, :, 0].sum(axis=1)
-    print(f"\nmean fraction of jet pT inside the {width}x{width} window: {np.mean(a / b):.4f}")
+    print(
+        f"\nmean fraction of jet pT inside the {width}x{width} window: {np.mean(a / b):.4f}"
+    )
 
 
 if __name__ == "__main__":

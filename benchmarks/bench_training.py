@@ -60,7 +60,9 @@ def hand_written_predict(model, X, batch_size, device):
     out = []
     with torch.no_grad():
         for i in range(0, len(X_t), batch_size):
-            out.append(torch.softmax(model(X_t[i : i + batch_size].to(device)), dim=1).cpu())
+            out.append(
+                torch.softmax(model(X_t[i : i + batch_size].to(device)), dim=1).cpu()
+            )
     return torch.cat(out).numpy()
 
 
@@ -91,21 +93,39 @@ def main(argv=None):
     reps = -(-args.n_images // len(images))
     X = np.ascontiguousarray(np.concatenate([images] * reps)[: args.n_images])
     y = np.concatenate([y] * reps)[: args.n_images].astype(np.int64)
-    print(f"{len(X)} images of {X.shape[1:]}, batch {args.batch_size}, {args.epochs} epochs, "
-          f"device {args.device}, torch threads {torch.get_num_threads()}\n")
-    common = dict(lr=1e-3, batch_size=args.batch_size, max_epochs=args.epochs, device=args.device)
+    print(
+        f"{len(X)} images of {X.shape[1:]}, batch {args.batch_size}, {args.epochs} epochs, "
+        f"device {args.device}, torch threads {torch.get_num_threads()}\n"
+    )
+    common = {
+        "lr": 1e-3,
+        "batch_size": args.batch_size,
+        "max_epochs": args.epochs,
+        "device": args.device,
+    }
 
-    model, hand = hand_written_fit(X, y, args.epochs, args.batch_size, 1e-3, args.device, 0)
+    model, hand = hand_written_fit(
+        X, y, args.epochs, args.batch_size, 1e-3, args.device, 0
+    )
     clf = CNNClassifier(random_state=0, **common).fit(X, y)
-    rows = [("hand-written PyTorch loop", statistics.median(hand)),
-            ("hepclf CNNClassifier", statistics.median(epoch_times(clf)))]
+    rows = [
+        ("hand-written PyTorch loop", statistics.median(hand)),
+        ("hepclf CNNClassifier", statistics.median(epoch_times(clf))),
+    ]
     if not args.skip_skorch_default:
         plain = NeuralNetClassifier(
-            JetCNN, module__image_size=X.shape[2:], criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.Adam, train_split=None, iterator_train__shuffle=True,
-            verbose=0, **common,
+            JetCNN,
+            module__image_size=X.shape[2:],
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            train_split=None,
+            iterator_train__shuffle=True,
+            verbose=0,
+            **common,
         ).fit(X, y)
-        rows.append(("skorch default DataLoader", statistics.median(epoch_times(plain))))
+        rows.append(
+            ("skorch default DataLoader", statistics.median(epoch_times(plain)))
+        )
 
     base = rows[0][1]
     print(f"{'training (median epoch)':<30}{'s/epoch':>10}{'images/s':>12}{'ratio':>8}")
@@ -115,7 +135,10 @@ def main(argv=None):
     hand_t = timed(lambda: hand_written_predict(model, X, args.batch_size, args.device))
     clf_t = timed(lambda: clf.predict_proba(X))
     print(f"\n{'inference (predict_proba)':<30}{'s':>10}{'images/s':>12}{'ratio':>8}")
-    for name, t in [("hand-written PyTorch loop", hand_t), ("hepclf CNNClassifier", clf_t)]:
+    for name, t in [
+        ("hand-written PyTorch loop", hand_t),
+        ("hepclf CNNClassifier", clf_t),
+    ]:
         print(f"{name:<30}{t:>10.2f}{len(X) / t:>12,.0f}{t / hand_t:>8.2f}")
 
 

@@ -13,8 +13,8 @@ WORKING_POINTS = (0.3, 0.5)
 
 
 def _pipeline(args):
-    from skorch.callbacks import ProgressBar
     from sklearn.pipeline import make_pipeline
+    from skorch.callbacks import ProgressBar
 
     from . import CNNClassifier, JetImager
 
@@ -38,10 +38,12 @@ def _report(y, proba, title):
     auc = roc_auc(y, proba)
     rejection = background_rejection(y, proba, signal_efficiency=list(WORKING_POINTS))
     print(f"\n{title}")
-    print(f"  {'jets':<28}{len(y)} ({int(np.sum(y == 1))} top, {int(np.sum(y == 0))} QCD)")
-    print(f"  {'ROC AUC':<28}{auc:.4f}")
-    for eff, rej in zip(WORKING_POINTS, rejection):
-        print(f"  {f'rejection 1/eps_B @ eps_S={eff}':<28}{rej:.1f}")
+    print(
+        f"  {'jets':<34}{len(y)} ({int(np.sum(y == 1))} top, {int(np.sum(y == 0))} QCD)"
+    )
+    print(f"  {'ROC AUC':<34}{auc:.4f}")
+    for eff, rej in zip(WORKING_POINTS, rejection, strict=False):
+        print(f"  {f'rejection 1/eps_B @ eps_S={eff}':<34}{rej:.1f}")
     return auc, rejection
 
 
@@ -52,7 +54,7 @@ def _plot(y, proba, path):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print(f'(no plot written: matplotlib is missing; pip install "hepclf[plot]")')
+        print('(no plot written: matplotlib is missing; pip install "hepclf[plot]")')
         return None
     from .plotting import plot_roc
 
@@ -83,7 +85,11 @@ def demo(args):
     pipe.fit(X_train, y_train)
     print(f"trained in {time.perf_counter() - start:.1f} s")
     proba = pipe.predict_proba(X_test)
-    _report(y_test, proba, "test-set performance of JetImager(npix=%d) -> CNNClassifier" % args.npix)
+    _report(
+        y_test,
+        proba,
+        f"test-set performance of JetImager(npix={args.npix}) -> CNNClassifier",
+    )
     model_path = out / "model.joblib"
     joblib.dump(pipe, model_path)
     plot_path = _plot(y_test, proba, out / "roc.png")
@@ -127,7 +133,7 @@ def generate(args):
     """Generate top and QCD jets with Pythia 8 and FastJet into an HDF5 file."""
     from .datasets import make_top_tagging
 
-    X, y = make_top_tagging(
+    _X, y = make_top_tagging(
         args.n_jets,
         detector=args.detector,
         random_state=args.seed,
@@ -140,10 +146,18 @@ def generate(args):
 
 def _add_training_options(parser):
     parser.add_argument("--npix", type=int, default=40, help="image size (default 40)")
-    parser.add_argument("--max-epochs", type=int, default=10, help="training epochs (default 10)")
-    parser.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument(
+        "--max-epochs", type=int, default=10, help="training epochs (default 10)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=128, help="batch size (default 128)"
+    )
+    parser.add_argument(
+        "--lr", type=float, default=1e-3, help="learning rate (default 1e-3)"
+    )
+    parser.add_argument(
+        "--device", default="auto", help="auto, cpu or cuda (default auto)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -158,20 +172,37 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"hepclf {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="train and evaluate a top tagger on the bundled sample")
-    p.add_argument("--output-dir", default="hepclf-demo", help="where to write (default hepclf-demo)")
+    p = sub.add_parser(
+        "demo", help="train and evaluate a top tagger on the bundled sample"
+    )
+    p.add_argument(
+        "--output-dir",
+        default="hepclf-demo",
+        help="where to write (default hepclf-demo)",
+    )
     _add_training_options(p)
     p.set_defaults(func=demo)
 
     p = sub.add_parser("train", help="train a top tagger on a top-tagging HDF5 file")
     p.add_argument("data", help="HDF5 file in the public top-tagging layout")
-    p.add_argument("-o", "--output", default="model.joblib", help="model file (default model.joblib)")
-    p.add_argument("--split", default=None, choices=["train", "val", "test"],
-                   help="use only rows of this ttv split")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="model.joblib",
+        help="model file (default model.joblib)",
+    )
+    p.add_argument(
+        "--split",
+        default=None,
+        choices=["train", "val", "test"],
+        help="use only rows of this ttv split",
+    )
     _add_training_options(p)
     p.set_defaults(func=train)
 
-    p = sub.add_parser("evaluate", help="evaluate a saved tagger on a top-tagging HDF5 file")
+    p = sub.add_parser(
+        "evaluate", help="evaluate a saved tagger on a top-tagging HDF5 file"
+    )
     p.add_argument("model", help="model saved by 'hepclf train' or 'hepclf demo'")
     p.add_argument("data", help="HDF5 file in the public top-tagging layout")
     p.add_argument("--split", default=None, choices=["train", "val", "test"])
@@ -180,7 +211,9 @@ def build_parser():
 
     p = sub.add_parser("generate", help="generate top/QCD jets with Pythia 8 + FastJet")
     p.add_argument("output", help="HDF5 file to write")
-    p.add_argument("--n-jets", type=int, default=1000, help="jets in total (default 1000)")
+    p.add_argument(
+        "--n-jets", type=int, default=1000, help="jets in total (default 1000)"
+    )
     p.add_argument("--detector", default="particle", choices=["particle", "simple"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-jobs", type=int, default=1, help="processes (-1: all cores)")

@@ -31,7 +31,9 @@ def _binary_inputs(y_true, y_score):
             f"got shape {y_score.shape}"
         )
     if len(y_true) != len(y_score):
-        raise ValueError(f"y_true has {len(y_true)} entries but y_score has {len(y_score)}")
+        raise ValueError(
+            f"y_true has {len(y_true)} entries but y_score has {len(y_score)}"
+        )
     if not np.isfinite(y_score).all():
         raise ValueError("y_score contains NaN or inf")
     if len(np.unique(y_true)) != 2:
@@ -68,7 +70,10 @@ def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None):
     """
     y_true, y_score = _binary_inputs(y_true, y_score)
     fpr, tpr, thresholds = _skm.roc_curve(
-        y_true, y_score, pos_label=pos_label, sample_weight=sample_weight,
+        y_true,
+        y_score,
+        pos_label=pos_label,
+        sample_weight=sample_weight,
         drop_intermediate=False,
     )
     return tpr, fpr, thresholds
@@ -130,8 +135,12 @@ def background_rejection(
     """
     eff = np.asarray(signal_efficiency, dtype=np.float64)
     if not np.all((eff > 0) & (eff <= 1)):
-        raise ValueError(f"signal_efficiency must lie in (0, 1], got {signal_efficiency!r}")
-    eps_s, eps_b, _ = roc_curve(y_true, y_score, pos_label=pos_label, sample_weight=sample_weight)
+        raise ValueError(
+            f"signal_efficiency must lie in (0, 1], got {signal_efficiency!r}"
+        )
+    eps_s, eps_b, _ = roc_curve(
+        y_true, y_score, pos_label=pos_label, sample_weight=sample_weight
+    )
     # where eps_S stays flat, the lowest eps_B (the first point) is the working point
     eps_s, first = np.unique(eps_s, return_index=True)
     eps_b_at = np.interp(eff, eps_s, eps_b[first])

@@ -63,19 +63,28 @@ def plot_roc(y_true, scores, *, kind="rejection", ax=None, style=None):
             ax.plot(eps_s[keep], 1.0 / eps_b[keep], label=label)
     if kind == "roc":
         ax.plot([0, 1], [0, 1], ls=":", color="grey", label="random")
-        ax.set(xlabel=r"background efficiency $\varepsilon_B$",
-               ylabel=r"signal efficiency $\varepsilon_S$", xlim=(0, 1), ylim=(0, 1))
+        ax.set(
+            xlabel=r"background efficiency $\varepsilon_B$",
+            ylabel=r"signal efficiency $\varepsilon_S$",
+            xlim=(0, 1),
+            ylim=(0, 1),
+        )
     else:
         ax.set_yscale("log")
-        ax.set(xlabel=r"signal efficiency $\varepsilon_S$",
-               ylabel=r"background rejection $1/\varepsilon_B$", xlim=(0, 1))
+        ax.set(
+            xlabel=r"signal efficiency $\varepsilon_S$",
+            ylabel=r"background rejection $1/\varepsilon_B$",
+            xlim=(0, 1),
+        )
         ax.axvline(0.3, ls=":", color="grey")
     ax.legend()
     ax.grid(alpha=0.3)
     return ax
 
 
-def plot_mean_images(images, y, *, extent=None, channel=0, log=True, axes=None, style=None):
+def plot_mean_images(
+    images, y, *, extent=None, channel=0, log=True, axes=None, style=None
+):
     """Draw the mean image of each class side by side.
 
     Parameters
@@ -112,7 +121,11 @@ def plot_mean_images(images, y, *, extent=None, channel=0, log=True, axes=None, 
         _axes(None, style)
         plt.close()
         _, axes = plt.subplots(
-            1, len(classes), figsize=(4.5 * len(classes), 4), layout="constrained", squeeze=False
+            1,
+            len(classes),
+            figsize=(4.5 * len(classes), 4),
+            layout="constrained",
+            squeeze=False,
         )
         axes = axes[0]
     means = [images[y == c, channel].mean(axis=0) for c in classes]
@@ -120,7 +133,7 @@ def plot_mean_images(images, y, *, extent=None, channel=0, log=True, axes=None, 
     vmin = min((p.min() for p in positive if p.size), default=1e-6)
     vmax = max((m.max() for m in means), default=1.0)
     norm = colors.LogNorm(vmin=max(vmin, vmax * 1e-6), vmax=vmax) if log else None
-    for ax, c, mean in zip(axes, classes, means):
+    for ax, c, mean in zip(axes, classes, means, strict=False):
         shown = np.where(mean > 0, mean, np.nan) if log else mean
         im = ax.imshow(shown, origin="lower", extent=extent, norm=norm, aspect="auto")
         ax.set_title(f"mean image: class {c} ({int((y == c).sum())} samples)")
@@ -130,7 +143,9 @@ def plot_mean_images(images, y, *, extent=None, channel=0, log=True, axes=None, 
     return np.asarray(axes)
 
 
-def plot_training_history(net, *, keys=("train_loss", "valid_loss"), ax=None, style=None):
+def plot_training_history(
+    net, *, keys=("train_loss", "valid_loss"), ax=None, style=None
+):
     """Draw losses per epoch from a fitted skorch net (or a Pipeline ending in one).
 
     Parameters

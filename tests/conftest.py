@@ -11,6 +11,8 @@ def top_sample():
 
     X, y = load_top_tagging(split="train")
     rng = np.random.default_rng(0)
-    keep = np.concatenate([rng.choice(np.flatnonzero(y == k), 600, replace=False) for k in (0, 1)])
+    keep = np.concatenate(
+        [rng.choice(np.flatnonzero(y == k), 600, replace=False) for k in (0, 1)]
+    )
     keep = rng.permutation(keep)
     return X[keep], y[keep]

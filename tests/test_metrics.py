@@ -24,7 +24,9 @@ def test_rejection_hand_computed():
     # eps_S = 0.75 at threshold 0.55: background 0.6, 0.7, 0.8, 0.9 pass -> eps_B = 0.4
     assert_allclose(background_rejection(y, score, signal_efficiency=0.75), 2.5)
     # several working points at once; eps_S = 1 keeps the 9 background scores >= 0.05
-    assert_allclose(background_rejection(y, score, signal_efficiency=[0.75, 1.0]), [2.5, 10 / 9])
+    assert_allclose(
+        background_rejection(y, score, signal_efficiency=[0.75, 1.0]), [2.5, 10 / 9]
+    )
 
 
 def test_roc_curve_and_auc_agree_with_sklearn():
@@ -32,8 +34,10 @@ def test_roc_curve_and_auc_agree_with_sklearn():
     y = rng.integers(0, 2, 500)
     score = y + rng.normal(0, 1, 500)
     eps_s, eps_b, thr = roc_curve(y, score)
-    assert eps_s[-1] == 1.0 and eps_b[-1] == 1.0
-    assert np.all(np.diff(eps_s) >= 0) and np.all(np.diff(thr) <= 0)
+    assert eps_s[-1] == 1.0
+    assert eps_b[-1] == 1.0
+    assert np.all(np.diff(eps_s) >= 0)
+    assert np.all(np.diff(thr) <= 0)
     assert_allclose(roc_auc(y, score), np.trapezoid(eps_s, eps_b))
     proba = np.stack([1 - score, score], axis=1)
     assert roc_auc(y, proba) == roc_auc(y, score)
@@ -46,19 +50,22 @@ def test_perfect_and_random_taggers():
     random_score = rng.random(2000)
     assert abs(roc_auc(y, random_score) - 0.5) < 0.05
     # a random tagger rejects 1/eps_S
-    assert_allclose(background_rejection(y, random_score, signal_efficiency=0.3), 1 / 0.3,
-                    rtol=0.2)
+    assert_allclose(
+        background_rejection(y, random_score, signal_efficiency=0.3), 1 / 0.3, rtol=0.2
+    )
 
 
 def test_scorer_in_cross_validation():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(400, 3))
     y = (X[:, 0] + 0.3 * rng.normal(size=400) > 0).astype(int)
-    scores = cross_val_score(LogisticRegression(), X, y, cv=3,
-                             scoring=background_rejection_scorer)
+    scores = cross_val_score(
+        LogisticRegression(), X, y, cv=3, scoring=background_rejection_scorer
+    )
     assert np.all(scores > 5)
-    loose = cross_val_score(LogisticRegression(), X, y, cv=3,
-                            scoring=make_rejection_scorer(0.9))
+    loose = cross_val_score(
+        LogisticRegression(), X, y, cv=3, scoring=make_rejection_scorer(0.9)
+    )
     assert np.all(loose < scores)
 
 

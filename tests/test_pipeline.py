@@ -26,14 +26,18 @@ def test_cross_val_score_roc_auc(top_sample):
     scores = cross_val_score(small_pipeline(), X, y, scoring="roc_auc", cv=cv)
     assert scores.shape == (3,)
     assert np.all(scores > 0.8), scores
-    rejection = cross_val_score(small_pipeline(), X, y, scoring=background_rejection_scorer, cv=cv)
+    rejection = cross_val_score(
+        small_pipeline(), X, y, scoring=background_rejection_scorer, cv=cv
+    )
     assert np.all(rejection > 5), rejection
 
 
 def test_grid_search_over_imager_and_classifier(top_sample):
     X, y = top_sample
     grid = {"jetimager__npix": [16, 24], "cnnclassifier__lr": [1e-3, 3e-3]}
-    search = GridSearchCV(small_pipeline(max_epochs=3), grid, scoring="roc_auc", cv=2).fit(X, y)
+    search = GridSearchCV(
+        small_pipeline(max_epochs=3), grid, scoring="roc_auc", cv=2
+    ).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert search.best_score_ > 0.8
     best = search.best_estimator_

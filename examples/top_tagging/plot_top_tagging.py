@@ -10,6 +10,8 @@ efficiency.
 
 # %%
 # Load the jets: zero-padded constituents (E, px, py, pz) in GeV, label 1 = top.
+from __future__ import annotations
+
 import matplotlib.pyplot as plt
 from sklearn.pipeline import make_pipeline
 
@@ -36,8 +38,10 @@ plt.show()
 pipe = make_pipeline(JetImager(npix=40), CNNClassifier(max_epochs=5, random_state=0))
 pipe.fit(X_train, y_train)
 proba = pipe.predict_proba(X_test)[:, 1]
-print(f"AUC {roc_auc(y_test, proba):.4f}, "
-      f"1/eps_B at eps_S=0.3: {background_rejection(y_test, proba):.1f}")
+print(
+    f"AUC {roc_auc(y_test, proba):.4f}, "
+    f"1/eps_B at eps_S=0.3: {background_rejection(y_test, proba):.1f}"
+)
 
 # %%
 # Rejection against efficiency, and the training loss per epoch.

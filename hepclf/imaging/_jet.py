@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -14,8 +15,16 @@ INTENSITIES = ("pt", "energy", "count")
 
 #: Field names accepted from awkward record arrays, per input format.
 FIELDS = {
-    "epxpypz": [("E", "px", "py", "pz"), ("energy", "px", "py", "pz"), ("t", "x", "y", "z")],
-    "ptetaphi": [("pt", "eta", "phi", "mass"), ("pt", "eta", "phi", "m"), ("pt", "eta", "phi")],
+    "epxpypz": [
+        ("E", "px", "py", "pz"),
+        ("energy", "px", "py", "pz"),
+        ("t", "x", "y", "z"),
+    ],
+    "ptetaphi": [
+        ("pt", "eta", "phi", "mass"),
+        ("pt", "eta", "phi", "m"),
+        ("pt", "eta", "phi"),
+    ],
 }
 
 
@@ -28,7 +37,9 @@ def _check_range(value, name):
     try:
         lo, hi = (float(v) for v in value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (low, high) of numbers, got {value!r}") from None
+        raise ValueError(
+            f"{name} must be a pair (low, high) of numbers, got {value!r}"
+        ) from None
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"{name} must satisfy low < high (finite), got {value!r}")
     return lo, hi
@@ -40,7 +51,9 @@ def _check_npix(npix):
     try:
         n_eta, n_phi = (int(n) for n in npix)
     except (TypeError, ValueError):
-        raise ValueError(f"npix must be an int or a pair of ints, got {npix!r}") from None
+        raise ValueError(
+            f"npix must be an int or a pair of ints, got {npix!r}"
+        ) from None
     if n_eta < 1 or n_phi < 1:
         raise ValueError(f"npix must be positive, got {npix!r}")
     return n_eta, n_phi
@@ -126,7 +139,7 @@ class JetImager(TransformerMixin, BaseEstimator):
     150.0
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "npix": [Interval(Integral, 1, None, closed="left"), tuple, list],
         "eta_range": [tuple, list],
         "phi_range": [tuple, list],
@@ -172,7 +185,9 @@ class JetImager(TransformerMixin, BaseEstimator):
         eta_lo, eta_hi = _check_range(self.eta_range, "eta_range")
         phi_lo, phi_hi = _check_range(self.phi_range, "phi_range")
         intensity = (
-            (self.intensity,) if isinstance(self.intensity, str) else tuple(self.intensity)
+            (self.intensity,)
+            if isinstance(self.intensity, str)
+            else tuple(self.intensity)
         )
         unknown = [i for i in intensity if i not in INTENSITIES]
         if not intensity or unknown:
@@ -286,7 +301,12 @@ class JetImager(TransformerMixin, BaseEstimator):
         # the leading constituent's phi is the reference for wrap-around
         phi_ref = phi2[np.arange(n_jets), np.argmax(np.where(valid, pt2, -1.0), axis=1)]
         jet, item = np.nonzero(valid)
-        pt, eta, phi, E = pt2[jet, item], eta2[jet, item], phi2[jet, item], E2[jet, item]
+        pt, eta, phi, E = (
+            pt2[jet, item],
+            eta2[jet, item],
+            phi2[jet, item],
+            E2[jet, item],
+        )
 
         def per_jet_sum(weights):
             return np.bincount(jet, weights, minlength=n_jets)
@@ -300,7 +320,11 @@ class JetImager(TransformerMixin, BaseEstimator):
         y = _wrap(phi - phi_c[jet])
 
         if self.rotate:
-            sxx, syy, sxy = per_jet_sum(pt * x * x), per_jet_sum(pt * y * y), per_jet_sum(pt * x * y)
+            sxx, syy, sxy = (
+                per_jet_sum(pt * x * x),
+                per_jet_sum(pt * y * y),
+                per_jet_sum(pt * x * y),
+            )
             theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)  # major axis w.r.t. eta
             alpha = (np.pi / 2 - theta)[jet]
             cos, sin = np.cos(alpha), np.sin(alpha)
@@ -322,7 +346,9 @@ class JetImager(TransformerMixin, BaseEstimator):
         n_pix = n_eta * n_phi
         images = np.empty((n_jets, len(intensity), n_phi, n_eta), dtype=np.float32)
         for c, kind in enumerate(intensity):
-            counts = np.bincount(jet_in * n_pix + pixel, weights[kind], minlength=n_jets * n_pix)
+            counts = np.bincount(
+                jet_in * n_pix + pixel, weights[kind], minlength=n_jets * n_pix
+            )
             images[:, c] = counts.reshape(n_jets, n_phi, n_eta)
         if self.normalize:
             total = images.sum(axis=(2, 3), keepdims=True, dtype=np.float64)

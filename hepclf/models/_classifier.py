@@ -9,12 +9,12 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring
 from skorch.dataset import Dataset
 from skorch.utils import is_dataset
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
@@ -24,7 +24,9 @@ from ._modules import get_module
 def _as_tensor(array):
     """Share memory with a NumPy array (read-only arrays are never written to)."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        warnings.filterwarnings(
+            "ignore", message="The given NumPy array is not writable"
+        )
         return torch.as_tensor(array)
 
 
@@ -59,7 +61,13 @@ class ArrayLoader:
     """
 
     def __init__(
-        self, dataset, batch_size=128, shuffle=False, drop_last=False, pin_memory=False, **kwargs
+        self,
+        dataset,
+        batch_size=128,
+        shuffle=False,
+        drop_last=False,
+        pin_memory=False,
+        **kwargs,
     ):
         self.dataset = dataset
         self.batch_size = batch_size
@@ -77,7 +85,11 @@ class ArrayLoader:
         if all(isinstance(a, np.ndarray) for a in arrays) and (
             base.y is None or isinstance(base.y, np.ndarray)
         ):
-            X = {k: _as_tensor(v) for k, v in X.items()} if isinstance(X, dict) else _as_tensor(X)
+            X = (
+                {k: _as_tensor(v) for k, v in X.items()}
+                if isinstance(X, dict)
+                else _as_tensor(X)
+            )
             y = None if base.y is None else _as_tensor(base.y)
             self._arrays = (X, y, None if indices is None else torch.as_tensor(indices))
 
@@ -237,7 +249,10 @@ class CNNClassifier(NeuralNetClassifier):
     def _default_callbacks(self):
         callbacks = dict(super()._default_callbacks)
         callbacks["valid_acc"] = EpochScoring(
-            _accuracy_on_codes, name="valid_acc", lower_is_better=False, use_caching=False
+            _accuracy_on_codes,
+            name="valid_acc",
+            lower_is_better=False,
+            use_caching=False,
         )
         return list(callbacks.items())
 
@@ -282,7 +297,9 @@ class CNNClassifier(NeuralNetClassifier):
             seed = int(self.random_state)
         else:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        devices = (
+            list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        )
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             yield
@@ -295,7 +312,9 @@ class CNNClassifier(NeuralNetClassifier):
         try:
             X = np.asarray(X)
         except ValueError as exc:
-            raise ValueError(f"{name}: could not convert X to an array ({exc})") from exc
+            raise ValueError(
+                f"{name}: could not convert X to an array ({exc})"
+            ) from exc
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
             raise ValueError(f"{name}: images must be numeric, got dtype {X.dtype}")
         if X.ndim == 3:
@@ -310,7 +329,9 @@ class CNNClassifier(NeuralNetClassifier):
             raise ValueError(f"{name}: X is empty (0 samples)")
         X = np.ascontiguousarray(X, dtype=np.float32)
         if not np.isfinite(X).all():
-            raise ValueError(f"{name}: X contains NaN or inf (or values too large for float32)")
+            raise ValueError(
+                f"{name}: X contains NaN or inf (or values too large for float32)"
+            )
         if reset:
             self.n_channels_ = X.shape[1]
             self.image_shape_ = tuple(X.shape[2:])
@@ -329,7 +350,9 @@ class CNNClassifier(NeuralNetClassifier):
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
         if y.ndim != 1:
-            raise ValueError(f"{name}: y must be 1-D (one label per sample), got shape {y.shape}")
+            raise ValueError(
+                f"{name}: y must be 1-D (one label per sample), got shape {y.shape}"
+            )
         if len(y) != n_samples:
             raise ValueError(f"{name}: X has {n_samples} samples but y has {len(y)}")
         if y.dtype.kind == "f" and not np.isfinite(y).all():
@@ -362,7 +385,9 @@ class CNNClassifier(NeuralNetClassifier):
     def initialize_module(self):
         """Build ``module_``, filling in the image shape and classes seen at fit."""
         kwargs = self.get_params_for("module")
-        module = get_module(self.module) if isinstance(self.module, str) else self.module
+        module = (
+            get_module(self.module) if isinstance(self.module, str) else self.module
+        )
         if isinstance(module, type) and hasattr(self, "n_channels_"):
             accepted = inspect.signature(module).parameters
             inferred = {
@@ -469,8 +494,12 @@ class CNNClassifier(NeuralNetClassifier):
             else:
                 unknown = set(self.class_weight) - set(self.classes_.tolist())
                 if unknown:
-                    raise ValueError(f"{name}: class_weight has unknown classes {sorted(unknown)}")
-                per_class = np.array([self.class_weight.get(c, 1.0) for c in self.classes_.tolist()])
+                    raise ValueError(
+                        f"{name}: class_weight has unknown classes {sorted(unknown)}"
+                    )
+                per_class = np.array(
+                    [self.class_weight.get(c, 1.0) for c in self.classes_.tolist()]
+                )
             weight = per_class[codes] * (1.0 if weight is None else weight)
         if weight is None:
             return None

@@ -25,7 +25,9 @@ def register_module(name: str, module: type[nn.Module] | None = None):
 
     def add(cls):
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-            raise TypeError(f"register_module expects a torch.nn.Module subclass, got {cls!r}")
+            raise TypeError(
+                f"register_module expects a torch.nn.Module subclass, got {cls!r}"
+            )
         _REGISTRY[name.lower()] = cls
         return cls
 
@@ -126,7 +128,11 @@ class JetCNN(nn.Module):
     ):
         super().__init__()
         height, width = _pair(image_size)
-        dropouts = [dropout] * len(dense) if isinstance(dropout, (int, float)) else list(dropout)
+        dropouts = (
+            [dropout] * len(dense)
+            if isinstance(dropout, (int, float))
+            else list(dropout)
+        )
         if len(dropouts) != len(dense):
             raise ValueError(
                 f"dropout has {len(dropouts)} entries but there are {len(dense)} dense layers"
@@ -138,7 +144,9 @@ class JetCNN(nn.Module):
         channels = in_channels
         for block in conv_blocks:
             for out in block:
-                layers.append(nn.Conv2d(channels, out, 3, padding=1, bias=not batch_norm))
+                layers.append(
+                    nn.Conv2d(channels, out, 3, padding=1, bias=not batch_norm)
+                )
                 if batch_norm:
                     layers.append(nn.BatchNorm2d(out))
                 layers.append(nn.ReLU(inplace=True))
@@ -154,7 +162,7 @@ class JetCNN(nn.Module):
         self.features = nn.Sequential(*layers)
         head: list[nn.Module] = [nn.Flatten()]
         width_in = channels * height * width
-        for units, p in zip(dense, dropouts):
+        for units, p in zip(dense, dropouts, strict=False):
             head += [nn.Linear(width_in, units), nn.ReLU(inplace=True)]
             if p > 0:
                 head.append(nn.Dropout(p))

@@ -22,8 +22,10 @@ def _awkward_to_padded(X, fields: Sequence[Sequence[str]], name: str) -> np.ndar
                 f"{name}: the awkward record array has fields {X.fields}; "
                 f"expected fields {wanted}"
             )
-        X = ak.concatenate([ak.values_astype(X[f], np.float64)[..., np.newaxis]
-                            for f in chosen], axis=-1)
+        X = ak.concatenate(
+            [ak.values_astype(X[f], np.float64)[..., np.newaxis] for f in chosen],
+            axis=-1,
+        )
     if X.ndim != 3:
         raise ValueError(
             f"{name}: expected an awkward array of type n * var * n_features "
@@ -41,7 +43,9 @@ def _awkward_to_padded(X, fields: Sequence[Sequence[str]], name: str) -> np.ndar
 
 def _scatter_ragged(flat: np.ndarray, counts: np.ndarray, n_max: int, name: str):
     n = len(counts)
-    out = np.zeros((n, max(n_max, 1), flat.shape[1]), dtype=np.result_type(flat, np.float32))
+    out = np.zeros(
+        (n, max(n_max, 1), flat.shape[1]), dtype=np.result_type(flat, np.float32)
+    )
     row = np.repeat(np.arange(n), counts)
     start = np.repeat(np.cumsum(counts) - counts, counts)
     col = np.arange(len(flat)) - start
@@ -75,7 +79,9 @@ def _list_to_padded(X: Sequence, name: str) -> np.ndarray:
         else np.zeros((0, width))
     )
     if not np.issubdtype(flat.dtype, np.number):
-        raise ValueError(f"{name}: ragged input must be numeric, got dtype {flat.dtype}")
+        raise ValueError(
+            f"{name}: ragged input must be numeric, got dtype {flat.dtype}"
+        )
     return _scatter_ragged(flat, counts, int(counts.max(initial=0)), name)
 
 
@@ -128,7 +134,9 @@ def check_padded(
     try:
         X = np.asarray(X)
     except ValueError as exc:  # inhomogeneous nested lists
-        raise ValueError(f"{name}: could not convert the input to an array ({exc})") from exc
+        raise ValueError(
+            f"{name}: could not convert the input to an array ({exc})"
+        ) from exc
     if X.dtype == object:
         raise ValueError(
             f"{name}: could not interpret the input as numbers (object array); "

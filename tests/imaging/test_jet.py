@@ -6,12 +6,14 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from hepclf import JetImager
 
-RAW = dict(center=False, rotate=False, flip=False, normalize=False)
+RAW = {"center": False, "rotate": False, "flip": False, "normalize": False}
 
 
 def to_epxpypz(pt, eta, phi, mass=0.0):
     """(E, px, py, pz) of (massive) particles from pt, eta, phi."""
-    pt, eta, phi = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (pt, eta, phi)))
+    pt, eta, phi = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (pt, eta, phi))
+    )
     px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
     E = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
     return np.stack([E, px, py, pz], axis=-1)
@@ -35,15 +37,23 @@ def test_single_particle_lands_in_expected_pixel():
     assert img.shape == (1, 1, 10, 10)
     assert img.dtype == np.float32
     expected = np.zeros((10, 10), dtype=np.float32)
-    expected[3, 6] = 42.0  # phi row floor(0.75 / 0.2) = 3, eta column floor(1.3 / 0.2) = 6
+    expected[3, 6] = (
+        42.0  # phi row floor(0.75 / 0.2) = 3, eta column floor(1.3 / 0.2) = 6
+    )
     assert_array_equal(img[0, 0], expected)
 
 
 def test_centring_hand_computed():
     # two equal-pt particles at eta 0 and 0.4: centroid at eta 0.2, they sit at -0.2 and +0.2
     jets = np.array([[[100.0, 0.0, 1.0], [100.0, 0.4, 1.0]]])
-    img = JetImager(npix=4, input_format="ptetaphi", center=True, rotate=False, flip=False,
-                    normalize=False).fit_transform(jets)
+    img = JetImager(
+        npix=4,
+        input_format="ptetaphi",
+        center=True,
+        rotate=False,
+        flip=False,
+        normalize=False,
+    ).fit_transform(jets)
     expected = np.zeros((4, 4), dtype=np.float32)
     expected[2, 1] = expected[2, 2] = 100.0
     assert_array_equal(img[0, 0], expected)
@@ -60,27 +70,41 @@ def test_epxpypz_matches_ptetaphi():
 
 def test_energy_intensity_uses_mass_column():
     jet = np.array([[[10.0, 0.5, 0.0, 3.0]]])  # pt, eta, phi, mass
-    img = JetImager(npix=8, input_format="ptetaphi", intensity="energy", **RAW).fit_transform(
-        jet
-    )
+    img = JetImager(
+        npix=8, input_format="ptetaphi", intensity="energy", **RAW
+    ).fit_transform(jet)
     assert_allclose(img.sum(), np.hypot(10.0 * np.cosh(0.5), 3.0), rtol=1e-6)
 
 
 def test_pt_inside_window_is_conserved():
-    jets = random_jets(200, seed=2, spread=0.6)  # wide jets: many constituents fall outside
-    img = JetImager(npix=16, input_format="ptetaphi", eta_range=(-0.5, 0.5),
-                    phi_range=(-0.5, 0.5), **RAW).fit_transform(jets)
+    jets = random_jets(
+        200, seed=2, spread=0.6
+    )  # wide jets: many constituents fall outside
+    img = JetImager(
+        npix=16,
+        input_format="ptetaphi",
+        eta_range=(-0.5, 0.5),
+        phi_range=(-0.5, 0.5),
+        **RAW,
+    ).fit_transform(jets)
     pt, eta, phi = jets[..., 0], jets[..., 1], jets[..., 2]
     inside = (eta >= -0.5) & (eta < 0.5) & (phi >= -0.5) & (phi < 0.5)
     expected = np.where(inside, pt, 0.0).sum(axis=1)
-    assert (expected < pt.sum(axis=1)).mean() > 0.5  # the window really drops constituents
+    assert (
+        expected < pt.sum(axis=1)
+    ).mean() > 0.5  # the window really drops constituents
     assert_allclose(img.sum(axis=(1, 2, 3)), expected, rtol=1e-5)
 
 
 def test_all_pt_kept_by_a_large_window_after_preprocessing():
     jets = random_jets(100, seed=3)
-    img = JetImager(npix=32, eta_range=(-3, 3), phi_range=(-3, 3), input_format="ptetaphi",
-                    normalize=False).fit_transform(jets)
+    img = JetImager(
+        npix=32,
+        eta_range=(-3, 3),
+        phi_range=(-3, 3),
+        input_format="ptetaphi",
+        normalize=False,
+    ).fit_transform(jets)
     assert_allclose(img.sum(axis=(1, 2, 3)), jets[..., 0].sum(axis=1), rtol=1e-5)
 
 
@@ -88,13 +112,24 @@ def test_phi_wraparound():
     jets = random_jets(30, seed=4, phi0=0.0, spread=0.1)
     shifted = jets.copy()
     valid = jets[..., 0] > 0
-    shifted[..., 2] = np.where(valid, np.mod(jets[..., 2] + 2 * np.pi, 2 * np.pi) - np.pi, 0.0)
+    shifted[..., 2] = np.where(
+        valid, np.mod(jets[..., 2] + 2 * np.pi, 2 * np.pi) - np.pi, 0.0
+    )
     # the shifted jets straddle phi = +-pi
-    assert ((shifted[..., 2] > 3) & valid).any() and ((shifted[..., 2] < -3) & valid).any()
+    assert ((shifted[..., 2] > 3) & valid).any()
+    assert ((shifted[..., 2] < -3) & valid).any()
     imager = JetImager(npix=20, input_format="ptetaphi")
-    assert_allclose(imager.fit_transform(shifted), imager.fit_transform(jets), atol=1e-6)
-    raw = JetImager(npix=20, input_format="ptetaphi", center=True, rotate=False, flip=False,
-                    normalize=False).fit_transform(shifted)
+    assert_allclose(
+        imager.fit_transform(shifted), imager.fit_transform(jets), atol=1e-6
+    )
+    raw = JetImager(
+        npix=20,
+        input_format="ptetaphi",
+        center=True,
+        rotate=False,
+        flip=False,
+        normalize=False,
+    ).fit_transform(shifted)
     assert_allclose(raw.sum(axis=(1, 2, 3)), jets[..., 0].sum(axis=1), rtol=1e-5)
 
 
@@ -107,10 +142,13 @@ def _centroid(img, npix, half=1.0):
 
 def test_centring_moves_centroid_to_origin():
     jets = random_jets(50, seed=5, eta0=0.4, phi0=-0.3, spread=0.1)
-    img = JetImager(npix=40, input_format="ptetaphi", rotate=False, flip=False).fit_transform(jets)
+    img = JetImager(
+        npix=40, input_format="ptetaphi", rotate=False, flip=False
+    ).fit_transform(jets)
     eta_c, phi_c = _centroid(img, 40)
     # pixelation moves a constituent by at most half a pixel (0.025)
-    assert np.abs(eta_c).max() < 0.026 and np.abs(phi_c).max() < 0.026
+    assert np.abs(eta_c).max() < 0.026
+    assert np.abs(phi_c).max() < 0.026
     uncentred = JetImager(npix=40, input_format="ptetaphi", **RAW).fit_transform(jets)
     eta_u, phi_u = _centroid(uncentred, 40)
     assert_allclose(eta_u.mean(), 0.4, atol=0.05)
@@ -121,7 +159,7 @@ def test_rotation_puts_principal_axis_along_phi():
     # constituents on a line along eta (tilted slightly)
     eta = np.linspace(-0.5, 0.5, 11)
     jets = np.stack([np.full(11, 10.0), eta, 0.2 * eta], axis=-1)[np.newaxis]
-    kw = dict(npix=40, input_format="ptetaphi", flip=False, normalize=False)
+    kw = {"npix": 40, "input_format": "ptetaphi", "flip": False, "normalize": False}
     rotated = JetImager(rotate=True, **kw).fit_transform(jets)[0, 0]
     unrotated = JetImager(rotate=False, **kw).fit_transform(jets)[0, 0]
     assert (unrotated.sum(axis=0) > 0).sum() > 8  # spread over columns (eta)
@@ -131,7 +169,7 @@ def test_rotation_puts_principal_axis_along_phi():
 
 def test_flip_puts_heavier_half_upper_right():
     jets = np.array([[[100.0, -0.3, -0.2], [10.0, 0.3, 0.2], [50.0, 0.0, 0.0]]])
-    kw = dict(npix=20, input_format="ptetaphi", rotate=False, normalize=False)
+    kw = {"npix": 20, "input_format": "ptetaphi", "rotate": False, "normalize": False}
     img = JetImager(flip=True, **kw).fit_transform(jets)[0, 0]
     assert img[:, 10:].sum() > img[:, :10].sum()  # right half (eta > 0) heavier
     assert img[10:, :].sum() > img[:10, :].sum()  # upper half (phi > 0) heavier
@@ -150,8 +188,13 @@ def test_normalisation_and_empty_jets():
 
 def test_multichannel_intensity():
     jets = random_jets(10, seed=7)
-    img = JetImager(input_format="ptetaphi", intensity=("pt", "count"), eta_range=(-3, 3),
-                    phi_range=(-3, 3), normalize=False).fit_transform(jets)
+    img = JetImager(
+        input_format="ptetaphi",
+        intensity=("pt", "count"),
+        eta_range=(-3, 3),
+        phi_range=(-3, 3),
+        normalize=False,
+    ).fit_transform(jets)
     assert img.shape == (10, 2, 40, 40)
     assert_allclose(img[:, 1].sum(axis=(1, 2)), (jets[..., 0] > 0).sum(axis=1))
     assert_allclose(img[:, 0].sum(axis=(1, 2)), jets[..., 0].sum(axis=1), rtol=1e-5)
@@ -174,7 +217,9 @@ def test_padding_permutation_ragged_and_chunking_change_nothing():
     assert_allclose(imager.transform(permuted), ref, atol=1e-7)
     ragged = [jet[jet[:, 0] > 0] for jet in jets]
     assert_array_equal(imager.transform(ragged), ref)
-    assert_array_equal(JetImager(input_format="ptetaphi", chunk_size=3).fit_transform(jets), ref)
+    assert_array_equal(
+        JetImager(input_format="ptetaphi", chunk_size=3).fit_transform(jets), ref
+    )
 
 
 def test_awkward_input():
@@ -184,7 +229,9 @@ def test_awkward_input():
     ref = JetImager(input_format="ptetaphi").fit_transform(jets)
     numbers = ak.Array([r.tolist() for r in ragged])
     assert_array_equal(JetImager(input_format="ptetaphi").fit_transform(numbers), ref)
-    records = ak.zip({"pt": numbers[..., 0], "eta": numbers[..., 1], "phi": numbers[..., 2]})
+    records = ak.zip(
+        {"pt": numbers[..., 0], "eta": numbers[..., 1], "phi": numbers[..., 2]}
+    )
     assert_array_equal(JetImager(input_format="ptetaphi").fit_transform(records), ref)
 
 
@@ -192,8 +239,11 @@ def test_float32_input_is_not_upcast_in_full():
     jets = random_jets(10, seed=11).astype(np.float32)
     img = JetImager(input_format="ptetaphi").fit_transform(jets)
     assert img.dtype == np.float32
-    assert_allclose(img, JetImager(input_format="ptetaphi").fit_transform(jets.astype(float)),
-                    atol=1e-6)
+    assert_allclose(
+        img,
+        JetImager(input_format="ptetaphi").fit_transform(jets.astype(float)),
+        atol=1e-6,
+    )
 
 
 def test_fit_sets_edges():
@@ -209,8 +259,11 @@ def test_fit_sets_edges():
         (np.array([[[np.inf, 1.0, 1.0, 1.0]]]), "epxpypz", "inf"),
         (np.array([[[-5.0, 1.0, 1.0, 1.0]]]), "epxpypz", "negative energy in jet 0"),
         (np.array([[[10.0, 0.0, 0.0, 10.0]]]), "epxpypz", "zero transverse momentum"),
-        (np.array([[[1.0, 0.0, 0.0]], [[-1.0, 0.0, 0.0]]]), "ptetaphi",
-         "negative transverse momentum in jet 1"),
+        (
+            np.array([[[1.0, 0.0, 0.0]], [[-1.0, 0.0, 0.0]]]),
+            "ptetaphi",
+            "negative transverse momentum in jet 1",
+        ),
         (np.array([[[1.0, 0.0, 0.0, -1.0]]]), "ptetaphi", "negative mass"),
         (np.ones((3, 4)), "epxpypz", "3-D array"),
         (np.ones((3, 4, 5)), "epxpypz", "expected 4 features"),

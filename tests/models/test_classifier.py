@@ -101,7 +101,9 @@ def _dump_as_if_on_cuda(obj):
         torch.serialization.location_tag = original
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks loading on a CPU-only machine")
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="checks loading on a CPU-only machine"
+)
 def test_model_saved_on_cuda_loads_on_cpu(fitted, blobs):
     X, _ = blobs
     expected = fitted.predict_proba(X)
@@ -134,8 +136,13 @@ def test_clone_and_params(fitted):
 
 def test_module_by_class_name_and_registry(blobs):
     X, y = blobs
-    clf = CNNClassifier(ResNet, module__base_filters=4, module__blocks=(1, 1), max_epochs=1,
-                        random_state=0).fit(X, y)
+    clf = CNNClassifier(
+        ResNet,
+        module__base_filters=4,
+        module__blocks=(1, 1),
+        max_epochs=1,
+        random_state=0,
+    ).fit(X, y)
     assert isinstance(clf.module_, ResNet)
     assert clf.module_.fc.out_features == 2
     assert get_module("ResNet") is ResNet

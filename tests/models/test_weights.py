@@ -21,7 +21,11 @@ def tiny(**kwargs):
 def test_unit_weights_match_unweighted(blobs):
     X, y = blobs
     a = tiny(max_epochs=2).fit(X, y).predict_proba(X)
-    b = tiny(max_epochs=2).fit(X, y, sample_weight=np.full(len(y), 3.0)).predict_proba(X)
+    b = (
+        tiny(max_epochs=2)
+        .fit(X, y, sample_weight=np.full(len(y), 3.0))
+        .predict_proba(X)
+    )
     assert_allclose(a, b, atol=1e-5)
 
 
@@ -44,7 +48,12 @@ def test_class_weight_balanced_shifts_decisions():
     # the blobs are blurred into noise so the classes overlap
     X = X + np.random.default_rng(0).normal(0, 1.5, X.shape).astype(np.float32)
     plain = tiny(max_epochs=3).fit(X, y).predict_proba(X)[:, 1].mean()
-    balanced = tiny(max_epochs=3, class_weight="balanced").fit(X, y).predict_proba(X)[:, 1].mean()
+    balanced = (
+        tiny(max_epochs=3, class_weight="balanced")
+        .fit(X, y)
+        .predict_proba(X)[:, 1]
+        .mean()
+    )
     assert balanced > plain
     by_dict = tiny(max_epochs=3, class_weight={0: 1.0, 1: 10.0}).fit(X, y)
     assert by_dict.predict_proba(X)[:, 1].mean() > plain
@@ -86,5 +95,7 @@ def test_pipeline_routes_sample_weight(blobs):
     assert pipe.predict_proba(X)[:, 1].mean() < 0.2
     with sklearn.config_context(enable_metadata_routing=True):
         clf = tiny(max_epochs=2).set_fit_request(sample_weight=True)
-        routed = make_pipeline(FunctionTransformer(), clf).fit(X, y, sample_weight=w + 1e-3)
+        routed = make_pipeline(FunctionTransformer(), clf).fit(
+            X, y, sample_weight=w + 1e-3
+        )
         assert routed.predict_proba(X)[:, 1].mean() < 0.2
