@@ -65,10 +65,18 @@ def load_pixelate(path=None):
 
 
 def to_ptetaphi(X):
-    _E, px, py, pz = (X[..., k].astype(np.float64) for k in range(4))
+    """(pt, eta, phi) with phi measured from the leading constituent.
+
+    energyflow's ``pixelate`` averages phi without wrap-around, so jets are
+    moved away from phi = +-pi first (JetImager does not need this).
+    """
+    px, py, pz = (X[..., k].astype(np.float64) for k in range(1, 4))
     pt = np.hypot(px, py)
     eta = np.arcsinh(np.divide(pz, pt, out=np.zeros_like(pt), where=pt > 0))
-    return np.stack([pt, eta, np.arctan2(py, px)], axis=-1)
+    phi = np.arctan2(py, px)
+    lead = phi[np.arange(len(phi)), pt.argmax(axis=1)][:, np.newaxis]
+    phi = np.where(pt > 0, np.mod(phi - lead + np.pi, 2 * np.pi) - np.pi, 0.0)
+    return np.stack([pt, eta, phi], axis=-1)
 
 
 def best_of(fn, repeat):
@@ -140,6 +148,10 @@ def main(argv=None):
         eta_range=(-half, half),
         phi_range=(-half, half),
     )
+    from_four = JetImager(
+        npix=args.npix, eta_range=(-half, half), phi_range=(-half, half)
+    )
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
     pixelate = load_pixelate(args.energyflow)
     n_loop = min(args.n_jets, 5000)
 
@@ -157,6 +169,11 @@ def main(argv=None):
         (
             "JetImager, centre+rotate+flip+norm",
             best_of(lambda: full.transform(jets), args.repeat),
+            args.n_jets,
+        ),
+        (
+            "JetImager, (E,px,py,pz) input, full",
+            best_of(lambda: from_four.transform(X32), args.repeat),
             args.n_jets,
         ),
         ("energyflow pixelate, per-jet loop", best_of(ef_loop, 1), n_loop),

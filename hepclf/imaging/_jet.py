@@ -30,7 +30,7 @@ FIELDS = {
 
 def _wrap(phi):
     """Map angles to [-pi, pi)."""
-    return np.mod(phi + np.pi, 2 * np.pi) - np.pi
+    return phi - (2 * np.pi) * np.floor((phi + np.pi) * (0.5 / np.pi))
 
 
 def _check_range(value, name):
@@ -245,8 +245,9 @@ class JetImager(TransformerMixin, BaseEstimator):
         out = np.empty((len(X), len(intensity), n_phi, n_eta), dtype=np.float32)
         for start in range(0, len(X), self.chunk_size):
             stop = min(start + self.chunk_size, len(X))
-            out[start:stop] = self._images(
-                X[start:stop], start, n_eta, n_phi, eta_range, phi_range, intensity
+            self._images(
+                X[start:stop], start, out[start:stop], n_eta, n_phi, eta_range, phi_range,
+                intensity,
             )
         return out
 
@@ -258,15 +259,16 @@ class JetImager(TransformerMixin, BaseEstimator):
         return tags
 
     # -- the arithmetic -------------------------------------------------------------
-    def _kinematics(self, X, offset):
-        """Return per-constituent pt, eta, phi, energy and the padding mask."""
+    def _constituents(self, X, offset, need_energy):
+        """Non-padding constituents as flat arrays: jet index, pt, eta, phi, energy.
+
+        Only the non-padding rows are converted to float64 and transformed, so
+        the cost follows the number of constituents, not the padded size.
+        """
         name = type(self).__name__
-        X = X.astype(np.float64, copy=False)
         if self.input_format == "epxpypz":
-            E, px, py, pz = (X[..., k] for k in range(4))
-            pt = np.hypot(px, py)
-            valid = pt > 0
-            stray = ~valid & ((E != 0) | (pz != 0))
+            moving = (X[..., 1] != 0) | (X[..., 2] != 0)
+            stray = ~moving & ((X[..., 0] != 0) | (X[..., 3] != 0))
             if stray.any():
                 jet = offset + int(np.argwhere(stray)[0, 0])
                 raise ValueError(
@@ -274,42 +276,50 @@ class JetImager(TransformerMixin, BaseEstimator):
                     "but non-zero E or pz, so it has no pseudorapidity; padding rows "
                     "must be all zero"
                 )
-            if (E[valid] < 0).any():
-                jet = offset + int(np.argwhere(valid & (E < 0))[0, 0])
-                raise ValueError(f"{name}: negative energy in jet {jet}")
-            eta = np.zeros_like(pt)
-            eta[valid] = np.arcsinh(pz[valid] / pt[valid])
+            jet = np.repeat(np.arange(len(X)), moving.sum(axis=1))
+            E, px, py, pz = X[moving].astype(np.float64, copy=False).T
+            if (E < 0).any():
+                raise ValueError(f"{name}: negative energy in jet {offset + jet[E < 0][0]}")
+            pt = np.hypot(px, py)
+            eta = np.arcsinh(pz / pt)
             phi = np.arctan2(py, px)
         else:
-            pt, eta, phi = X[..., 0], X[..., 1], X[..., 2]
+            present = X[..., 0] != 0
+            jet = np.repeat(np.arange(len(X)), present.sum(axis=1))
+            rows = X[present].astype(np.float64, copy=False)
+            pt, eta, phi = rows[:, 0], rows[:, 1], rows[:, 2]
             if (pt < 0).any():
-                jet = offset + int(np.argwhere(pt < 0)[0, 0])
-                raise ValueError(f"{name}: negative transverse momentum in jet {jet}")
-            valid = pt > 0
-            mass = X[..., 3] if X.shape[-1] == 4 else None
-            if mass is not None and (mass[valid] < 0).any():
-                jet = offset + int(np.argwhere(valid & (mass < 0))[0, 0])
-                raise ValueError(f"{name}: negative mass in jet {jet}")
-            E = pt * np.cosh(eta)
-            if mass is not None:
-                E = np.hypot(E, mass)
-        return pt, eta, phi, E, valid
+                bad = offset + jet[pt < 0][0]
+                raise ValueError(f"{name}: negative transverse momentum in jet {bad}")
+            mass = rows[:, 3] if X.shape[-1] == 4 else None
+            if mass is not None and (mass < 0).any():
+                raise ValueError(f"{name}: negative mass in jet {offset + jet[mass < 0][0]}")
+            E = None
+            if need_energy:
+                E = pt * np.cosh(eta)
+                if mass is not None:
+                    E = np.hypot(E, mass)
+        return jet, pt, eta, phi, E
 
-    def _images(self, X, offset, n_eta, n_phi, eta_range, phi_range, intensity):
-        pt2, eta2, phi2, E2, valid = self._kinematics(X, offset)
+    def _images(self, X, offset, out, n_eta, n_phi, eta_range, phi_range, intensity):
+        """Write the images of jets ``X`` (the first is jet ``offset``) into ``out``."""
         n_jets = len(X)
-        # the leading constituent's phi is the reference for wrap-around
-        phi_ref = phi2[np.arange(n_jets), np.argmax(np.where(valid, pt2, -1.0), axis=1)]
-        jet, item = np.nonzero(valid)
-        pt, eta, phi, E = (
-            pt2[jet, item],
-            eta2[jet, item],
-            phi2[jet, item],
-            E2[jet, item],
-        )
+        jet, pt, eta, phi, E = self._constituents(X, offset, "energy" in intensity)
+        # each jet's first constituent is the reference for phi wrap-around
+        first = np.minimum(np.searchsorted(jet, np.arange(n_jets)), max(len(jet) - 1, 0))
+        phi_ref = phi[first] if len(jet) else np.zeros(n_jets)
+
+        # constituents come grouped by jet (np.nonzero is row-major), so per-jet
+        # sums are segment sums: np.add.reduceat, several times faster than bincount
+        counts = np.bincount(jet, minlength=n_jets)
+        nonempty = counts > 0
+        starts = (np.cumsum(counts) - counts)[nonempty]
 
         def per_jet_sum(weights):
-            return np.bincount(jet, weights, minlength=n_jets)
+            total = np.zeros(n_jets)
+            if len(weights):
+                total[nonempty] = np.add.reduceat(weights, starts)
+            return total
 
         sum_pt = per_jet_sum(pt)
         safe = np.where(sum_pt > 0, sum_pt, 1.0)
@@ -326,8 +336,8 @@ class JetImager(TransformerMixin, BaseEstimator):
                 per_jet_sum(pt * x * y),
             )
             theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)  # major axis w.r.t. eta
-            alpha = (np.pi / 2 - theta)[jet]
-            cos, sin = np.cos(alpha), np.sin(alpha)
+            alpha = np.pi / 2 - theta
+            cos, sin = np.cos(alpha)[jet], np.sin(alpha)[jet]
             x, y = x * cos - y * sin, x * sin + y * cos
         if self.flip:
             for coord in (x, y):
@@ -340,17 +350,14 @@ class JetImager(TransformerMixin, BaseEstimator):
         ix = np.floor((x - eta_range[0]) * (n_eta / (eta_range[1] - eta_range[0])))
         iy = np.floor((y - phi_range[0]) * (n_phi / (phi_range[1] - phi_range[0])))
         inside = (ix >= 0) & (ix < n_eta) & (iy >= 0) & (iy < n_phi)
-        pixel = (iy[inside] * n_eta + ix[inside]).astype(np.int64)
         jet_in = jet[inside]
-        weights = {"pt": pt[inside], "energy": E[inside], "count": None}
         n_pix = n_eta * n_phi
-        images = np.empty((n_jets, len(intensity), n_phi, n_eta), dtype=np.float32)
+        flat = jet_in * n_pix + (iy[inside] * n_eta + ix[inside]).astype(np.int64)
+        weights = {"pt": pt, "energy": E, "count": np.ones_like(pt)}
         for c, kind in enumerate(intensity):
-            counts = np.bincount(
-                jet_in * n_pix + pixel, weights[kind], minlength=n_jets * n_pix
-            )
-            images[:, c] = counts.reshape(n_jets, n_phi, n_eta)
-        if self.normalize:
-            total = images.sum(axis=(2, 3), keepdims=True, dtype=np.float64)
-            np.divide(images, total, out=images, where=total > 0)
-        return images
+            w = weights[kind]
+            if self.normalize:  # per-jet sums over constituents, not over pixels
+                total = per_jet_sum(np.where(inside, w, 0.0))
+                w = w / np.where(total > 0, total, 1.0)[jet]
+            pixels = np.bincount(flat, w[inside], minlength=n_jets * n_pix)
+            out[:, c] = pixels.reshape(n_jets, n_phi, n_eta)

@@ -159,7 +159,8 @@ def test_rotation_puts_principal_axis_along_phi():
     # constituents on a line along eta (tilted slightly)
     eta = np.linspace(-0.5, 0.5, 11)
     jets = np.stack([np.full(11, 10.0), eta, 0.2 * eta], axis=-1)[np.newaxis]
-    kw = {"npix": 40, "input_format": "ptetaphi", "flip": False, "normalize": False}
+    # odd npix: the centroid (x = 0) is a pixel centre, not a pixel edge
+    kw = {"npix": 41, "input_format": "ptetaphi", "flip": False, "normalize": False}
     rotated = JetImager(rotate=True, **kw).fit_transform(jets)[0, 0]
     unrotated = JetImager(rotate=False, **kw).fit_transform(jets)[0, 0]
     assert (unrotated.sum(axis=0) > 0).sum() > 8  # spread over columns (eta)
