@@ -12,7 +12,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EpochScoring
+from skorch.callbacks import Callback, Checkpoint, EpochScoring, LoadInitState
 from skorch.dataset import Dataset
 from skorch.utils import is_dataset
 from torch import nn
@@ -137,6 +137,21 @@ def _accuracy_on_codes(net, X, y):
     return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
 
 
+class EpochSeed(Callback):
+    """Reseed torch at every epoch from the net's seed and the epoch number.
+
+    Each epoch's shuffling, dropout and noise then depend on (seed, epoch)
+    alone, so a run resumed from a checkpoint repeats the epochs it missed
+    exactly as an uninterrupted run would have.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        seed = getattr(net, "random_seed_", None)
+        if seed is not None:
+            state = np.random.SeedSequence([seed, len(net.history)]).generate_state(1)
+            torch.manual_seed(int(state[0]))
+
+
 class CNNClassifier(NeuralNetClassifier):
     """A convolutional-network classifier for image batches, in scikit-learn style.
 
@@ -181,6 +196,12 @@ class CNNClassifier(NeuralNetClassifier):
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplying the sample weights in the loss;
         ``"balanced"`` weights classes inversely to their frequency.
+    checkpoint_dir : str, path or None, default=None
+        Save the module, optimiser and history to this folder after every
+        epoch, and make ``fit`` resume from what is there: a run that was
+        killed continues with the epochs it still owes (up to ``max_epochs``
+        in total) and, with a ``random_state``, ends with the same model as an
+        uninterrupted run. Use a new folder for a new run.
     **kwargs
         Any other skorch ``NeuralNet`` parameter: ``callbacks``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ``warm_start``,
@@ -224,6 +245,7 @@ class CNNClassifier(NeuralNetClassifier):
         verbose=0,
         classes=None,
         class_weight=None,
+        checkpoint_dir=None,
         **kwargs,
     ):
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -244,6 +266,7 @@ class CNNClassifier(NeuralNetClassifier):
         )
         self.random_state = random_state
         self.class_weight = class_weight
+        self.checkpoint_dir = checkpoint_dir
 
     @property
     def _default_callbacks(self):
@@ -254,7 +277,18 @@ class CNNClassifier(NeuralNetClassifier):
             lower_is_better=False,
             use_caching=False,
         )
+        callbacks["epoch_seed"] = EpochSeed()
+        if self.checkpoint_dir is not None:
+            checkpoint = Checkpoint(monitor=None, dirname=str(self.checkpoint_dir))
+            callbacks["checkpoint"] = checkpoint
+            callbacks["load_checkpoint"] = LoadInitState(checkpoint)
         return list(callbacks.items())
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """Run the epochs; with ``checkpoint_dir``, only those still owed."""
+        if epochs is None and self.checkpoint_dir is not None:
+            epochs = max(self.max_epochs - len(self.history), 0)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     # -- device "auto" ---------------------------------------------------------------
     @staticmethod
@@ -287,21 +321,26 @@ class CNNClassifier(NeuralNetClassifier):
         if auto:
             self.device = "auto"
 
+    def _draw_seed(self):
+        if self.random_state is None:
+            return None
+        if isinstance(self.random_state, numbers.Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
+
     @contextlib.contextmanager
     def _seeded(self):
-        """Fork torch's random generators and seed them from ``random_state``."""
-        if self.random_state is None:
+        """Fork torch's random generators and seed them with ``random_seed_``."""
+        if not hasattr(self, "random_seed_"):
+            self.random_seed_ = self._draw_seed()
+        if self.random_seed_ is None:
             yield
             return
-        if isinstance(self.random_state, numbers.Integral):
-            seed = int(self.random_state)
-        else:
-            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         devices = (
             list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
         )
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+            torch.manual_seed(self.random_seed_)
             yield
 
     # -- input checks -----------------------------------------------------------------
@@ -429,6 +468,8 @@ class CNNClassifier(NeuralNetClassifier):
         """
         reset = not (self.warm_start and self.initialized_)
         X = self._prepare(X, y, sample_weight, reset)
+        if reset:
+            self.random_seed_ = self._draw_seed()
         with self._on_device(), self._seeded():
             super().fit(*X, **fit_params)
         return self

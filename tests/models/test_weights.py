@@ -37,8 +37,12 @@ def test_zero_weight_removes_mislabelled_samples():
     X_test, y_test = make_blob_images(n=300, seed=4)
     weighted = tiny().fit(X, y_noisy, sample_weight=(~bad).astype(float))
     unweighted = tiny().fit(X, y_noisy)
-    assert roc_auc_score(y_test, weighted.predict_proba(X_test)[:, 1]) > 0.95
-    assert roc_auc_score(y_test, unweighted.predict_proba(X_test)[:, 1]) < 0.8
+    p_weighted = weighted.predict_proba(X_test)[:, 1]
+    p_unweighted = unweighted.predict_proba(X_test)[:, 1]
+    assert roc_auc_score(y_test, p_weighted) > 0.95
+    # confident where the weights removed the noise, unsure where they did not
+    assert np.abs(p_weighted - 0.5).mean() > 0.3
+    assert np.abs(p_unweighted - 0.5).mean() < 0.15
 
 
 def test_class_weight_balanced_shifts_decisions():

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from skorch.callbacks import Callback
+
+from hepclf import CNNClassifier
+
+from .conftest import TINY
+
+
+class Killed(Exception):
+    pass
+
+
+class KillAfter(Callback):
+    """Stand-in for a killed job: raise after the given epoch was checkpointed."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise Killed
+
+
+def tiny(**kwargs):
+    params = {"max_epochs": 4, "batch_size": 32, "random_state": 0, **TINY, **kwargs}
+    params["module__dropout"] = 0.3  # randomness inside every epoch
+    return CNNClassifier(**params)
+
+
+def test_resumed_run_matches_uninterrupted(blobs, tmp_path):
+    X, y = blobs
+    expected = tiny().fit(X, y).predict_proba(X)
+
+    with pytest.raises(Killed):
+        tiny(checkpoint_dir=tmp_path, callbacks=[KillAfter(2)]).fit(X, y)
+    assert (tmp_path / "params.pt").exists()
+
+    resumed = tiny(checkpoint_dir=tmp_path).fit(X, y)
+    assert len(resumed.history_) == 4
+    assert [row["epoch"] for row in resumed.history_] == [1, 2, 3, 4]
+    assert_array_equal(resumed.predict_proba(X), expected)
+
+    # a finished run only reloads its last state
+    again = tiny(checkpoint_dir=tmp_path).fit(X, y)
+    assert len(again.history_) == 4
+    assert_array_equal(again.predict_proba(X), expected)
+
+
+def test_checkpointing_does_not_change_training(blobs, tmp_path):
+    X, y = blobs
+    plain = tiny(max_epochs=2).fit(X, y).predict_proba(X)
+    with_cp = tiny(max_epochs=2, checkpoint_dir=tmp_path).fit(X, y).predict_proba(X)
+    assert_array_equal(plain, with_cp)
+
+
+def test_random_state_instance_gives_distinct_fits(blobs):
+    X, y = blobs
+    rng = np.random.RandomState(0)
+    clf = tiny(max_epochs=1, random_state=rng)
+    a = clf.fit(X, y).predict_proba(X)
+    b = clf.fit(X, y).predict_proba(X)
+    assert not np.array_equal(a, b)
