@@ -10,6 +10,14 @@ __version__ = "0.1.0.dev0"
 
 from .imaging import JetImager
 from .models import CNNClassifier
+from .persistence import load_model, save_model
 from .substructure import SubstructureFeatures
 
-__all__ = ["CNNClassifier", "JetImager", "SubstructureFeatures", "__version__"]
+__all__ = [
+    "CNNClassifier",
+    "JetImager",
+    "SubstructureFeatures",
+    "__version__",
+    "load_model",
+    "save_model",
+]
