@@ -193,8 +193,6 @@ def _describe(estimator, where, archive):
         if key in TRAINING_ONLY and value is not None:
             dropped.append(f"{key}={value!r}")
             value = None
-        if isinstance(estimator, CNNClassifier) and key == "_params_to_validate":
-            continue
         node["params"][key] = _encode(value, f"{where}.{key}")
     if dropped:
         node["dropped_training_only_params"] = dropped

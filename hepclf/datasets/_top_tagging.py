@@ -12,6 +12,7 @@ label ``is_signal_new`` (1 = top, 0 = QCD).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from contextlib import ExitStack
 from importlib import resources
@@ -67,12 +68,11 @@ def _check_row_bound(value, name: str) -> int | None:
 
 
 def _n_stored(columns) -> int:
-    """Number of leading constituents whose four columns are all present."""
-    present = set(columns)
-    n = 0
-    while all(f"{p}_{n}" in present for p in CONSTITUENT_PREFIXES):
-        n += 1
-    return n
+    """Number of constituents stored: one more than the highest index of any
+    ``E_i``/``PX_i``/``PY_i``/``PZ_i`` column (gaps are reported as missing)."""
+    pattern = re.compile(rf"^({'|'.join(CONSTITUENT_PREFIXES)})_(\d+)$")
+    indices = [int(m.group(2)) for c in columns if (m := pattern.match(str(c)))]
+    return max(indices) + 1 if indices else 0
 
 
 def _read_table(path: Path, start: int | None, stop: int | None):

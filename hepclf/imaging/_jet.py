@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..utils._validation import check_padded
 
 INTENSITIES = ("pt", "energy", "count")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 #: Field names accepted from awkward record arrays, per input format.
 FIELDS = {
@@ -246,7 +247,13 @@ class JetImager(TransformerMixin, BaseEstimator):
         for start in range(0, len(X), self.chunk_size):
             stop = min(start + self.chunk_size, len(X))
             self._images(
-                X[start:stop], start, out[start:stop], n_eta, n_phi, eta_range, phi_range,
+                X[start:stop],
+                start,
+                out[start:stop],
+                n_eta,
+                n_phi,
+                eta_range,
+                phi_range,
                 intensity,
             )
         return out
@@ -279,7 +286,9 @@ class JetImager(TransformerMixin, BaseEstimator):
             jet = np.repeat(np.arange(len(X)), moving.sum(axis=1))
             E, px, py, pz = X[moving].astype(np.float64, copy=False).T
             if (E < 0).any():
-                raise ValueError(f"{name}: negative energy in jet {offset + jet[E < 0][0]}")
+                raise ValueError(
+                    f"{name}: negative energy in jet {offset + jet[E < 0][0]}"
+                )
             pt = np.hypot(px, py)
             eta = np.arcsinh(pz / pt)
             phi = np.arctan2(py, px)
@@ -293,7 +302,9 @@ class JetImager(TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name}: negative transverse momentum in jet {bad}")
             mass = rows[:, 3] if X.shape[-1] == 4 else None
             if mass is not None and (mass < 0).any():
-                raise ValueError(f"{name}: negative mass in jet {offset + jet[mass < 0][0]}")
+                raise ValueError(
+                    f"{name}: negative mass in jet {offset + jet[mass < 0][0]}"
+                )
             E = None
             if need_energy:
                 E = pt * np.cosh(eta)
@@ -306,7 +317,9 @@ class JetImager(TransformerMixin, BaseEstimator):
         n_jets = len(X)
         jet, pt, eta, phi, E = self._constituents(X, offset, "energy" in intensity)
         # each jet's first constituent is the reference for phi wrap-around
-        first = np.minimum(np.searchsorted(jet, np.arange(n_jets)), max(len(jet) - 1, 0))
+        first = np.minimum(
+            np.searchsorted(jet, np.arange(n_jets)), max(len(jet) - 1, 0)
+        )
         phi_ref = phi[first] if len(jet) else np.zeros(n_jets)
 
         # constituents come grouped by jet (np.nonzero is row-major), so per-jet
@@ -356,8 +369,15 @@ class JetImager(TransformerMixin, BaseEstimator):
         weights = {"pt": pt, "energy": E, "count": np.ones_like(pt)}
         for c, kind in enumerate(intensity):
             w = weights[kind]
+            total = per_jet_sum(np.where(inside, w, 0.0))
             if self.normalize:  # per-jet sums over constituents, not over pixels
-                total = per_jet_sum(np.where(inside, w, 0.0))
                 w = w / np.where(total > 0, total, 1.0)[jet]
+            elif total.max(initial=0.0) > FLOAT32_MAX:
+                bad = offset + int(np.argmax(total))
+                raise ValueError(
+                    f"{type(self).__name__}: the {kind} in jet {bad} sums to "
+                    f"{total.max():.3g}, beyond float32 images (max {FLOAT32_MAX:.3g}); "
+                    "check the units or use normalize=True"
+                )
             pixels = np.bincount(flat, w[inside], minlength=n_jets * n_pix)
             out[:, c] = pixels.reshape(n_jets, n_phi, n_eta)

@@ -268,6 +268,11 @@ class CNNClassifier(NeuralNetClassifier):
         self.class_weight = class_weight
         self.checkpoint_dir = checkpoint_dir
 
+    def _get_param_names(self):
+        # skorch lists every public attribute without a trailing underscore,
+        # which includes its private ``_params_to_validate``
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
     @property
     def _default_callbacks(self):
         callbacks = dict(super()._default_callbacks)
@@ -611,7 +616,8 @@ class CNNClassifier(NeuralNetClassifier):
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # checks fitted first
+        return self.classes_[proba.argmax(axis=1)]
 
     def __sklearn_is_fitted__(self):
         return bool(self.initialized_) and hasattr(self, "classes_inferred_")

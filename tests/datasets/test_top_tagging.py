@@ -235,12 +235,15 @@ def test_missing_columns_are_listed(tmp_path):
     df = _frame(X, y, ttv).drop(columns=["PX_1", "PZ_1"])
     path = tmp_path / "cols.h5"
     df.to_hdf(path, key="table")
-    # constituent 1 is incomplete, so only constituent 0 counts as stored ...
+    # constituent 1 is incomplete: an error, not a silent truncation to constituent 0
+    with pytest.raises(ValueError, match=r"cols\.h5.*lacks column\(s\) PX_1, PZ_1"):
+        load_top_tagging(path)
+    # asking only for the complete leading constituent works
     X2, _ = load_top_tagging(path, n_constituents=1)
     assert_array_equal(X2, X[:, :1])
-    # ... and the label column is required
+    # the label column is required
     df.drop(columns=["is_signal_new"]).to_hdf(path, key="table")
-    with pytest.raises(ValueError, match=r"cols\.h5.*lacks column\(s\) is_signal_new"):
+    with pytest.raises(ValueError, match=r"cols\.h5.*lacks column\(s\).*is_signal_new"):
         load_top_tagging(path)
 
 

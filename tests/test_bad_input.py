@@ -1,0 +1,281 @@
+"""Every bad input we tried, and what the user gets: one row of the docs table each.
+
+The table in ``docs/user_guide/bad_input.rst`` is checked against ``CASES``
+below, so the documentation cannot drift from the behaviour.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from hepclf import CNNClassifier, JetImager, SubstructureFeatures, load_model
+from hepclf.datasets import load_top_tagging, write_top_tagging
+
+DOC = Path(__file__).parents[1] / "docs" / "user_guide" / "bad_input.rst"
+TINY = {
+    "max_epochs": 1,
+    "module__conv_blocks": ((4,),),
+    "module__pool_size": 2,
+    "module__dense": (8,),
+    "module__dropout": 0.0,
+    "random_state": 0,
+}
+
+
+def jets(n=6, k=5):
+    rng = np.random.default_rng(0)
+    X = np.zeros((n, k, 4))
+    X[:, :, 0] = rng.uniform(10, 100, (n, k))  # pt
+    X[:, :, 1] = rng.normal(0, 0.2, (n, k))  # eta
+    X[:, :, 2] = rng.normal(0, 0.2, (n, k))  # phi
+    X[:, :, 3] = 0.1  # mass
+    return X
+
+
+def four_vectors():
+    X = jets()
+    pt, eta, phi, m = np.moveaxis(X, -1, 0)
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    return np.stack([np.sqrt(px**2 + py**2 + pz**2 + m**2), px, py, pz], axis=-1)
+
+
+def images(n=20):
+    rng = np.random.default_rng(1)
+    return rng.random((n, 1, 8, 8)).astype(np.float32), np.arange(n) % 2
+
+
+def with_value(X, index, value):
+    X = X.copy()
+    X[index] = value
+    return X
+
+
+def fitted_classifier():
+    X, y = images()
+    return CNNClassifier(**TINY).fit(X, y)
+
+
+def ptetaphi(**kw):
+    return JetImager(npix=8, input_format="ptetaphi", **kw)
+
+
+def truncated_file(tmp_path):
+    X, y = load_top_tagging(split="val")
+    path = write_top_tagging(tmp_path / "jets.h5", X[:50], y[:50])
+    blob = path.read_bytes()
+    path.write_bytes(blob[: len(blob) // 2])
+    return path
+
+
+def garbage_model(tmp_path):
+    path = tmp_path / "model.hepclf"
+    path.write_bytes(b"\x00garbage")
+    return path
+
+
+# (row id, what was tried, call, expected outcome: exception type and message
+#  pattern, or None when it works)
+CASES = [
+    (
+        "nan",
+        "NaN in a constituent",
+        lambda t: ptetaphi().fit_transform(with_value(jets(), (1, 2, 0), np.nan)),
+        (ValueError, "contains NaN"),
+    ),
+    (
+        "inf",
+        "inf in a constituent",
+        lambda t: ptetaphi().fit_transform(with_value(jets(), (1, 2, 1), np.inf)),
+        (ValueError, "contains inf"),
+    ),
+    (
+        "negative-pt",
+        "negative pT",
+        lambda t: ptetaphi().fit_transform(with_value(jets(), (4, 0, 0), -3.0)),
+        (ValueError, "negative transverse momentum in jet 4"),
+    ),
+    (
+        "negative-energy",
+        "negative energy",
+        lambda t: JetImager(npix=8).fit_transform(
+            with_value(four_vectors(), (2, 1, 0), -5.0)
+        ),
+        (ValueError, "negative energy in jet 2"),
+    ),
+    (
+        "zero-pt-row",
+        "a row with zero pT but non-zero E or pz",
+        lambda t: JetImager(npix=8).fit_transform(
+            with_value(four_vectors(), (0, 1, slice(1, 3)), 0.0)
+        ),
+        (ValueError, "zero transverse momentum"),
+    ),
+    (
+        "empty-input",
+        "no jets at all",
+        lambda t: ptetaphi().fit_transform(np.zeros((0, 5, 4))),
+        (ValueError, "empty"),
+    ),
+    (
+        "empty-jet",
+        "a jet with no constituents (JetImager)",
+        lambda t: ptetaphi().fit_transform(with_value(jets(), 3, 0.0)),
+        None,
+    ),
+    (
+        "empty-jet-substructure",
+        "a jet with no constituents (SubstructureFeatures)",
+        lambda t: SubstructureFeatures(
+            features=["mass"], input_format="ptetaphi"
+        ).fit_transform(with_value(jets(), 3, 0.0)),
+        (ValueError, "jet 3 has no constituents"),
+    ),
+    (
+        "wrong-rank",
+        "a 2-D array of jets",
+        lambda t: ptetaphi().fit_transform(np.ones((4, 12))),
+        (ValueError, "expected a 3-D array"),
+    ),
+    (
+        "feature-count",
+        "5 features per constituent",
+        lambda t: ptetaphi().fit_transform(np.ones((4, 3, 5))),
+        (ValueError, "expected 3 or 4 features"),
+    ),
+    (
+        "strings",
+        "strings instead of numbers",
+        lambda t: ptetaphi().fit_transform(np.full((2, 2, 3), "a")),
+        (ValueError, "must be numeric"),
+    ),
+    (
+        "ragged-mixed",
+        "ragged jets with different feature counts",
+        lambda t: ptetaphi().fit_transform([np.ones((2, 3)), np.ones((4, 4))]),
+        (ValueError, "mixes feature counts"),
+    ),
+    (
+        "int-input",
+        "integer constituents",
+        lambda t: ptetaphi().fit_transform(jets().astype(int)),
+        None,
+    ),
+    (
+        "float32-input",
+        "float32 constituents",
+        lambda t: ptetaphi().fit_transform(jets().astype(np.float32)),
+        None,
+    ),
+    (
+        "huge-normalised",
+        "pT of 1e300 GeV, normalised images",
+        lambda t: ptetaphi().fit_transform(with_value(jets(), (0, 0, 0), 1e300)),
+        None,
+    ),
+    (
+        "huge-raw",
+        "pT of 1e300 GeV, un-normalised images",
+        lambda t: ptetaphi(normalize=False).fit_transform(
+            with_value(jets(), (0, 0, 0), 1e300)
+        ),
+        (ValueError, "beyond float32"),
+    ),
+    (
+        "clf-2d",
+        "constituents or flat features given to CNNClassifier",
+        lambda t: CNNClassifier(**TINY).fit(np.ones((4, 10)), [0, 1, 0, 1]),
+        (ValueError, "put an imager"),
+    ),
+    (
+        "mismatched-xy",
+        "X and y of different lengths",
+        lambda t: CNNClassifier(**TINY).fit(images()[0], images()[1][:-1]),
+        (ValueError, "20 samples but y has 19"),
+    ),
+    (
+        "single-class",
+        "a single class in y",
+        lambda t: CNNClassifier(**TINY).fit(images()[0], np.zeros(20)),
+        (ValueError, "single class"),
+    ),
+    (
+        "string-labels",
+        "string labels",
+        lambda t: (
+            CNNClassifier(**TINY)
+            .fit(images()[0], np.array(["qcd", "top"])[images()[1]])
+            .predict(images()[0])
+        ),
+        None,
+    ),
+    (
+        "nan-labels",
+        "NaN in y",
+        lambda t: CNNClassifier(**TINY).fit(
+            images()[0], with_value(images()[1].astype(float), 0, np.nan)
+        ),
+        (ValueError, "y contains NaN"),
+    ),
+    (
+        "image-size",
+        "images of another size at predict",
+        lambda t: fitted_classifier().predict(np.zeros((2, 1, 9, 9))),
+        (ValueError, "fitted on 1 channel"),
+    ),
+    (
+        "not-fitted",
+        "predict before fit",
+        lambda t: CNNClassifier().predict(images()[0]),
+        (NotFittedError, "not fitted"),
+    ),
+    (
+        "bad-weights",
+        "sample_weight of the wrong length",
+        lambda t: CNNClassifier(**TINY).fit(*images(), sample_weight=np.ones(3)),
+        (ValueError, "sample_weight must have shape"),
+    ),
+    (
+        "missing-file",
+        "a data file that does not exist",
+        lambda t: load_top_tagging(t / "nope.h5"),
+        (FileNotFoundError, "nope.h5: no such file"),
+    ),
+    (
+        "truncated-file",
+        "a truncated HDF5 file",
+        lambda t: load_top_tagging(truncated_file(t)),
+        (ValueError, "jets.h5 could not be opened as an HDF5 file"),
+    ),
+    (
+        "damaged-model",
+        "a damaged model archive",
+        lambda t: load_model(garbage_model(t)),
+        (ValueError, "model.hepclf: damaged"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("row", "what", "call", "outcome"), CASES, ids=[c[0] for c in CASES]
+)
+def test_bad_input(row, what, call, outcome, tmp_path):
+    if outcome is None:
+        result = call(tmp_path)
+        assert np.all(np.isfinite(result)) if result.dtype.kind == "f" else len(result)
+        return
+    error, pattern = outcome
+    with pytest.raises(error, match=re.escape(pattern)):
+        call(tmp_path)
+
+
+def test_docs_table_lists_every_case():
+    text = DOC.read_text()
+    for row, what, _, outcome in CASES:
+        assert f"``{row}``" in text, f"{row} missing from {DOC.name}"
+        if outcome is not None:
+            assert outcome[1] in text, f"message of {row} missing from {DOC.name}"
