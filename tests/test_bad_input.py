@@ -275,7 +275,7 @@ def test_bad_input(row, what, call, outcome, tmp_path):
 
 def test_docs_table_lists_every_case():
     text = DOC.read_text()
-    for row, what, _, outcome in CASES:
+    for row, _what, _, outcome in CASES:
         assert f"``{row}``" in text, f"{row} missing from {DOC.name}"
         if outcome is not None:
             assert outcome[1] in text, f"message of {row} missing from {DOC.name}"

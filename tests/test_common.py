@@ -63,8 +63,8 @@ EXPECTED_FAILURES = {
     ),
     ("CNNClassifier", "check_set_params"): (
         UserWarning,
-        "skorch's set_params(callbacks=...) initialises the callbacks at once, so an "
-        "invalid value fails in set_params rather than in fit",
+        ("skorch's set_params(callbacks=...) initialises the callbacks at once, so an "
+        "invalid value fails in set_params rather than in fit"),
     ),
 }
 
@@ -193,7 +193,7 @@ def test_wrong_rank_raises(name, data):
 
 def test_classifier_unfitted_and_one_label(data):
     # check_estimators_unfitted, check_classifiers_one_label
-    X, y = data["images"]
+    X, _y = data["images"]
     with pytest.raises(NotFittedError):
         CNNClassifier(**TINY).predict(X)
     with pytest.raises(ValueError, match="single class"):
