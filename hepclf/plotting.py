@@ -13,7 +13,12 @@ import numpy as np
 from .metrics import roc_auc, roc_curve
 from .utils import import_optional
 
-__all__ = ["plot_mean_images", "plot_roc", "plot_training_history"]
+__all__ = [
+    "plot_confusion_matrix",
+    "plot_mean_images",
+    "plot_roc",
+    "plot_training_history",
+]
 
 
 def _axes(ax, style=None):
@@ -175,3 +180,46 @@ def plot_training_history(
     ax.legend()
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_confusion_matrix(
+    y_true, y_pred, *, labels=None, normalize="true", ax=None, style=None
+):
+    """Draw the confusion matrix (rows: true class; by default each row sums to one).
+
+    A thin wrapper of :class:`sklearn.metrics.ConfusionMatrixDisplay`, e.g. for
+    the e/gamma confusion of particle-identification taggers.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels (``estimator.predict(X)``).
+    labels : array-like, optional
+        Label order; all labels present by default.
+    normalize : {"true", "pred", "all"} or None, default="true"
+        Normalise over true classes (efficiencies), predictions (purities),
+        everything, or show counts.
+    ax : matplotlib Axes, optional
+        Where to draw.
+    style : {None, "mplhep"}, default=None
+        Plot style.
+
+    Returns
+    -------
+    display : sklearn.metrics.ConfusionMatrixDisplay
+        ``display.confusion_matrix`` holds the numbers, ``display.ax_`` the axes.
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    ax = _axes(ax, style)
+    return ConfusionMatrixDisplay.from_predictions(
+        y_true,
+        y_pred,
+        labels=labels,
+        normalize=normalize,
+        ax=ax,
+        values_format=".2f" if normalize else "d",
+        colorbar=False,
+    )
