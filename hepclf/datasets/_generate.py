@@ -2,7 +2,7 @@
 
 The recipe follows the Top Quark Tagging Reference Dataset (Kasieczka et al.):
 14 TeV proton-proton collisions, hadronic top pairs against QCD dijets,
-anti-kT R = 0.8 jets with 550 < pT < 650 GeV and |eta| < 2, top jets matched
+anti-kT R = 0.8 jets with 550 < pT < 650 GeV and ``|eta|`` < 2, top jets matched
 to a truth top and its three decay quarks. Instead of Delphes, an optional
 :class:`SimpleDetector` turns the final-state particles into tracks and
 calorimeter towers before clustering.
@@ -226,12 +226,12 @@ class SimpleDetector:
     track_pt_min : float, default=1.0
         Track pT threshold in GeV.
     track_eta_max : float, default=2.5
-        Tracker acceptance in |eta|.
+        Tracker acceptance in ``|eta|``.
     track_resolution : tuple of float, default=(0.01, 0.0005)
         ``(a, b)`` of the relative pT resolution ``a (+) b * pT/GeV``
         (1 % at low pT, 5 % at 100 GeV, as for the ATLAS inner detector).
     calo_eta_max : float, default=3.0
-        Calorimeter acceptance in |eta| (jets with |eta| < 2 and R = 0.8 stay
+        Calorimeter acceptance in ``|eta|`` (jets with ``|eta|`` < 2 and R = 0.8 stay
         inside).
     cell_size : float, default=0.1
         Cell size in eta; in phi, 2 pi is divided into
@@ -921,7 +921,7 @@ def make_top_tagging(
     -----
     Jets: anti-kT with radius ``jet_radius`` on the particle (or detector
     object) four-momenta; of each event only the two leading jets are
-    considered, and they must satisfy the pT and |eta| cuts. A top jet must
+    considered, and they must satisfy the pT and ``|eta|`` cuts. A top jet must
     in addition contain, within ``jet_radius`` of its axis, a truth top (its
     last copy in the event record, just before it decays) together with the b
     quark and both quarks of the W decay; each top-pair event can give up to
