@@ -243,6 +243,7 @@ def save_model(estimator, path):
     Returns
     -------
     path : pathlib.Path
+        Where the archive was written.
 
     Raises
     ------
@@ -324,7 +325,8 @@ def load_model(path):
 
     Returns
     -------
-    estimator : the saved estimator or Pipeline, fitted if it was saved fitted.
+    estimator : estimator or Pipeline
+        The saved estimator, fitted if it was saved fitted.
 
     Raises
     ------

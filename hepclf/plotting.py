@@ -52,6 +52,7 @@ def plot_roc(y_true, scores, *, kind="rejection", ax=None, style=None):
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
     """
     if kind not in ("rejection", "roc"):
         raise ValueError(f"kind must be 'rejection' or 'roc', got {kind!r}")
@@ -112,6 +113,7 @@ def plot_mean_images(
     Returns
     -------
     axes : ndarray of matplotlib Axes
+        One per class, in the order of ``np.unique(y)``.
     """
     plt = import_optional("matplotlib.pyplot")
     colors = import_optional("matplotlib.colors")
@@ -167,6 +169,7 @@ def plot_training_history(
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
     """
     if hasattr(net, "steps"):
         net = net.steps[-1][1]

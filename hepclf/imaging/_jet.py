@@ -215,11 +215,13 @@ class JetImager(TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_jets, n_constituents, n_features) or ragged
             Jet constituents (see ``input_format``).
-        y : ignored
+        y : None
+            Ignored; present for the Pipeline API.
 
         Returns
         -------
         self : JetImager
+            The imager, with the pixel edges set.
         """
         n_eta, n_phi, eta_range, phi_range, intensity = self._settings()
         self._check_input(X)

@@ -179,6 +179,10 @@ class CNNClassifier(NeuralNetClassifier):
         Passes over the training data.
     batch_size : int, default=128
         Images per training (and prediction) batch.
+    iterator_train, iterator_valid : type, default=ArrayLoader
+        How training and prediction batches are drawn; ``ArrayLoader``
+        slices them out of in-memory arrays (any ``DataLoader``-like class
+        works, with arguments set as ``iterator_train__<name>``).
     train_split : callable or None, default=None
         How to hold out validation data during ``fit`` (e.g.
         ``skorch.dataset.ValidSplit(0.1)``); ``None`` trains on everything.
@@ -470,6 +474,7 @@ class CNNClassifier(NeuralNetClassifier):
         Returns
         -------
         self : CNNClassifier
+            The trained classifier.
         """
         reset = not (self.warm_start and self.initialized_)
         X = self._prepare(X, y, sample_weight, reset)
@@ -498,6 +503,7 @@ class CNNClassifier(NeuralNetClassifier):
         Returns
         -------
         self : CNNClassifier
+            The trained classifier.
         """
         if fit_params.get("_routing_method") == "fit":  # called by fit(): X is prepared
             data = (X, y)

@@ -45,6 +45,7 @@ def get_module(name: str) -> type[nn.Module]:
     Returns
     -------
     cls : type of torch.nn.Module
+        The registered class.
     """
     try:
         return _REGISTRY[name.lower()]
