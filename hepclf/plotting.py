@@ -6,6 +6,7 @@ mplhep's CMS-like style if it is installed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -21,16 +22,31 @@ __all__ = [
 ]
 
 
-def _axes(ax, style=None):
-    plt = import_optional("matplotlib.pyplot")
-    if style == "mplhep":
+def _styled(function):
+    """Draw inside the requested matplotlib style, leaving the global style alone."""
+
+    @functools.wraps(function)
+    def wrapper(*args, style=None, **kwargs):
+        plt = import_optional("matplotlib.pyplot")
+        if style is None:
+            return function(*args, **kwargs)
+        if style != "mplhep":
+            raise ValueError(f"style must be None or 'mplhep', got {style!r}")
         hep = import_optional("mplhep")
-        plt.style.use(hep.style.CMS)
+        with plt.style.context(hep.style.CMS):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _axes(ax):
     if ax is None:
+        plt = import_optional("matplotlib.pyplot")
         _, ax = plt.subplots(figsize=(6, 5), layout="constrained")
     return ax
 
 
+@_styled
 def plot_roc(y_true, scores, *, kind="rejection", ax=None, style=None):
     """Draw ROC curves of one or several taggers.
 
@@ -56,7 +72,7 @@ def plot_roc(y_true, scores, *, kind="rejection", ax=None, style=None):
     """
     if kind not in ("rejection", "roc"):
         raise ValueError(f"kind must be 'rejection' or 'roc', got {kind!r}")
-    ax = _axes(ax, style)
+    ax = _axes(ax)
     if not isinstance(scores, Mapping):
         scores = {"tagger": scores}
     for name, score in scores.items():
@@ -88,6 +104,7 @@ def plot_roc(y_true, scores, *, kind="rejection", ax=None, style=None):
     return ax
 
 
+@_styled
 def plot_mean_images(
     images, y, *, extent=None, channel=0, log=True, axes=None, style=None
 ):
@@ -125,8 +142,6 @@ def plot_mean_images(
         raise ValueError(f"images has {len(images)} samples but y has {len(y)}")
     classes = np.unique(y)
     if axes is None:
-        _axes(None, style)
-        plt.close()
         _, axes = plt.subplots(
             1,
             len(classes),
@@ -150,6 +165,7 @@ def plot_mean_images(
     return np.asarray(axes)
 
 
+@_styled
 def plot_training_history(
     net, *, keys=("train_loss", "valid_loss"), ax=None, style=None
 ):
@@ -174,7 +190,7 @@ def plot_training_history(
     if hasattr(net, "steps"):
         net = net.steps[-1][1]
     history = net.history_
-    ax = _axes(ax, style)
+    ax = _axes(ax)
     epochs = history[:, "epoch"]
     for key in keys:
         if all(key in row for row in history):
@@ -185,6 +201,7 @@ def plot_training_history(
     return ax
 
 
+@_styled
 def plot_confusion_matrix(
     y_true, y_pred, *, labels=None, normalize="true", ax=None, style=None
 ):
@@ -216,7 +233,7 @@ def plot_confusion_matrix(
     """
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    ax = _axes(ax, style)
+    ax = _axes(ax)
     return ConfusionMatrixDisplay.from_predictions(
         y_true,
         y_pred,

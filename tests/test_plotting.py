@@ -89,3 +89,15 @@ def test_plot_training_history_from_a_pipeline(top_sample):
     line = ax.get_lines()[0]
     assert_allclose(line.get_ydata(), pipe[-1].history_[:, "train_loss"])
     assert line.get_label() == "train_loss"
+
+
+def test_mplhep_style_is_local():
+    pytest.importorskip("mplhep")
+    y, s = scores()
+    before = dict(plt.rcParams)
+    ax = plot_roc(y, s, style="mplhep")
+    assert ax.get_lines()
+    assert ax.figure.get_figwidth() == 6  # drawn inside the style, our figure size
+    assert dict(plt.rcParams) == before  # the global style is untouched
+    with pytest.raises(ValueError, match="style"):
+        plot_roc(y, s, style="atlas")
