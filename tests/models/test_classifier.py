@@ -213,3 +213,25 @@ def test_validation_split_with_string_labels(blobs):
     labels = np.array(["qcd", "top"])[y]
     clf = tiny(max_epochs=3, train_split=ValidSplit(4, stratified=True)).fit(X, labels)
     assert clf.history_[-1]["valid_acc"] > 0.9
+
+
+@pytest.mark.parametrize(
+    ("precision", "channels_last"),
+    [("bf16", False), ("fp16", False), ("fp32", True), ("bf16", True)],
+)
+def test_mixed_precision_and_channels_last(blobs, precision, channels_last):
+    X, y = blobs
+    clf = tiny(precision=precision, channels_last=channels_last).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float32
+    assert roc_auc_score(y, proba[:, 1]) > 0.95
+    if channels_last:
+        weight = clf.module_.features[2].weight
+        assert weight.is_contiguous(memory_format=torch.channels_last)
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(loaded.predict_proba(X), proba)
+
+
+def test_bad_precision(blobs):
+    with pytest.raises(ValueError, match="precision must be one of"):
+        tiny(precision="fp8").fit(*blobs)
