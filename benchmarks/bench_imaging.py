@@ -6,7 +6,9 @@ Compares, on the same jets and in one run:
   the same chunks, with the pixel indices given (the memory-bound floor: only the
   scatter-add, no kinematics or preprocessing);
 * ``JetImager`` with the same recipe as energyflow's ``pixelate`` (centre on the
-  pT centroid, normalise), and with the full recipe (centre, rotate, flip);
+  pT centroid, normalise), with the full recipe (centre, rotate, flip), and from
+  (E, px, py, pz) input; with the numba engine (all threads and one thread) and
+  the NumPy engine;
 * energyflow's ``pixelate`` called jet by jet (the usual notebook loop).
 
 energyflow pins numpy below 2, so it is not installed: its standalone
@@ -134,23 +136,7 @@ def main(argv=None):
 
     width = 1.6  # energyflow's img_width: full window edge
     half = width / 2
-    like_ef = JetImager(
-        npix=args.npix,
-        input_format="ptetaphi",
-        eta_range=(-half, half),
-        phi_range=(-half, half),
-        rotate=False,
-        flip=False,
-    )
-    full = JetImager(
-        npix=args.npix,
-        input_format="ptetaphi",
-        eta_range=(-half, half),
-        phi_range=(-half, half),
-    )
-    from_four = JetImager(
-        npix=args.npix, eta_range=(-half, half), phi_range=(-half, half)
-    )
+    window = {"npix": args.npix, "eta_range": (-half, half), "phi_range": (-half, half)}
     X32 = np.ascontiguousarray(X, dtype=np.float32)
     pixelate = load_pixelate(args.energyflow)
     n_loop = min(args.n_jets, 5000)
@@ -159,37 +145,64 @@ def main(argv=None):
         for jet in jets[:n_loop]:
             pixelate(jet, npix=args.npix, img_width=width)
 
+    def imager_row(label, data, engine, threads=None, **params):
+        imager = JetImager(engine=engine, **window, **params)
+        imager.transform(data[:10])  # compile / load the kernel outside the timing
+        if threads is None:
+            return (
+                label,
+                best_of(lambda: imager.transform(data), args.repeat),
+                args.n_jets,
+            )
+        import numba
+
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            return (
+                label,
+                best_of(lambda: imager.transform(data), args.repeat),
+                args.n_jets,
+            )
+        finally:
+            numba.set_num_threads(before)
+
+    recipe = {"input_format": "ptetaphi"}
+    like_ef = {**recipe, "rotate": False, "flip": False}
     rows = [
-        ("np.bincount floor (scatter only)", best_of(floor, args.repeat), args.n_jets),
-        (
-            "JetImager, centre + normalise",
-            best_of(lambda: like_ef.transform(jets), args.repeat),
-            args.n_jets,
-        ),
-        (
-            "JetImager, centre+rotate+flip+norm",
-            best_of(lambda: full.transform(jets), args.repeat),
-            args.n_jets,
-        ),
-        (
-            "JetImager, (E,px,py,pz) input, full",
-            best_of(lambda: from_four.transform(X32), args.repeat),
-            args.n_jets,
-        ),
-        ("energyflow pixelate, per-jet loop", best_of(ef_loop, 1), n_loop),
+        ("np.bincount floor (scatter only)", best_of(floor, args.repeat), args.n_jets)
     ]
+    engines = [("numpy", None, "numpy")]
+    try:
+        import numba
+
+        engines = [
+            ("numba", None, f"numba, {numba.get_num_threads()} threads"),
+            ("numba", 1, "numba, 1 thread"),
+            *engines,
+        ]
+    except ImportError:
+        print("(numba is not installed: only the NumPy engine is timed)\n")
+    for engine, threads, label in engines:
+        rows += [
+            imager_row(f"{label}: centre+norm", jets, engine, threads, **like_ef),
+            imager_row(f"{label}: full recipe", jets, engine, threads, **recipe),
+            imager_row(f"{label}: full, (E,px,py,pz)", X32, engine, threads),
+        ]
+    rows.append(("energyflow pixelate, per-jet loop", best_of(ef_loop, 1), n_loop))
     rates = {name: n / t for name, t, n in rows}
     ef_rate = rates["energyflow pixelate, per-jet loop"]
     floor_rate = rates["np.bincount floor (scatter only)"]
-    print(f"{'method':<38}{'jets/s':>12}{'x energyflow':>15}{'floor / this':>15}")
+    print(f"{'method':<44}{'jets/s':>12}{'x energyflow':>15}{'floor / this':>15}")
     for name, _, _ in rows:
         print(
-            f"{name:<38}{rates[name]:>12,.0f}{rates[name] / ef_rate:>15.1f}"
+            f"{name:<44}{rates[name]:>12,.0f}{rates[name] / ef_rate:>15.1f}"
             f"{floor_rate / rates[name]:>15.2f}"
         )
 
     # sanity: both recipes keep the same pT inside the window
-    a = like_ef.set_params(normalize=False).transform(jets[:200]).sum(axis=(1, 2, 3))
+    raw = JetImager(**window, **like_ef, normalize=False)
+    a = raw.transform(jets[:200]).sum(axis=(1, 2, 3))
     b = jets[:200, :, 0].sum(axis=1)
     print(
         f"\nmean fraction of jet pT inside the {width}x{width} window: {np.mean(a / b):.4f}"
