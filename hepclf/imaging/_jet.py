@@ -104,7 +104,8 @@ class JetImager(TransformerMixin, BaseEstimator):
         ``"numba"``: a compiled kernel, one pass per jet, jets in parallel
         (needs numba: ``pip install "hepclf[fast]"``); ``"numpy"``: array
         operations over chunks of jets; ``"auto"``: numba when installed. Both
-        give the same images (up to float32 rounding of pixel sums).
+        compute in float64 with the same formulas and summation order and give
+        the same images.
 
     Attributes
     ----------

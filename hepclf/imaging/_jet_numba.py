@@ -1,7 +1,9 @@
 """Compiled JetImager kernel (numba): one pass per jet, jets in parallel.
 
-The arithmetic is the same as the NumPy path in ``_jet.py`` (same formulas, same
-summation order), so both give the same images; ``tests/imaging`` checks it.
+The arithmetic is the same as the NumPy path in ``_jet.py`` (same formulas, float64
+throughout, same summation order), so both give the same images;
+``tests/imaging/test_jet_engines.py`` checks it. Note ``np.float64(x)``: numba's
+``float(x)`` keeps a float32 scalar in float32.
 Used automatically when numba is installed (``pip install "hepclf[fast]"``).
 """
 
@@ -51,40 +53,44 @@ def _jet_images(
         m = 0
         for i in range(n_items):
             if epxpypz:
-                e, px, py, pz = X[j, i, 0], X[j, i, 1], X[j, i, 2], X[j, i, 3]
+                # float64 arithmetic whatever the input dtype, as the NumPy engine
+                e = np.float64(X[j, i, 0])
+                px = np.float64(X[j, i, 1])
+                py = np.float64(X[j, i, 2])
+                pz = np.float64(X[j, i, 3])
                 if px == 0 and py == 0:
                     if e != 0 or pz != 0:
                         errors[j, 0] = STRAY
                     continue
                 if e < 0:
                     errors[j, 0] = NEGATIVE_E
-                p = math.hypot(float(px), float(py))
+                p = math.hypot(px, py)
                 pt[m] = p
                 eta[m] = math.asinh(pz / p)
                 phi[m] = math.atan2(py, px)
                 energy[m] = e
             else:
-                p = float(X[j, i, 0])
+                p = np.float64(X[j, i, 0])
                 if p == 0:
                     continue
                 if p < 0:
                     errors[j, 0] = NEGATIVE_PT
                 pt[m] = p
-                eta[m] = X[j, i, 1]
-                phi[m] = X[j, i, 2]
+                eta[m] = np.float64(X[j, i, 1])
+                phi[m] = np.float64(X[j, i, 2])
                 e = p * math.cosh(eta[m])
                 if n_feat == 4:
-                    mass = float(X[j, i, 3])
+                    mass = np.float64(X[j, i, 3])
                     if mass < 0:
                         errors[j, 0] = NEGATIVE_MASS
                     e = math.hypot(e, mass)
                 energy[m] = e
             m += 1
-        for k in range(n_kinds):
-            for r in range(n_phi):
-                for c in range(n_eta):
-                    out[j, k, r, c] = 0.0
         if m == 0 or errors[j, 0] != 0:
+            for k in range(n_kinds):
+                for r in range(n_phi):
+                    for c in range(n_eta):
+                        out[j, k, r, c] = 0.0
             continue
         # centroid, with the first constituent's phi as wrap-around reference
         ref = phi[0]
@@ -150,6 +156,8 @@ def _jet_images(
                 errors[j, 1] = k
                 break
             norm = total if (normalize and total > 0) else 1.0
+            # pixel sums in float64, as the NumPy engine's bincount, then one cast
+            pixels = np.zeros((n_phi, n_eta))
             for i in range(m):
                 ix = math.floor((x[i] - eta_lo) * scale_eta)
                 iy = math.floor((y[i] - phi_lo) * scale_phi)
@@ -159,7 +167,10 @@ def _jet_images(
                         if kinds[k] == 0
                         else (energy[i] if kinds[k] == 1 else 1.0)
                     )
-                    out[j, k, int(iy), int(ix)] += w / norm
+                    pixels[int(iy), int(ix)] += w / norm
+            for r in range(n_phi):
+                for c in range(n_eta):
+                    out[j, k, r, c] = pixels[r, c]
     return errors
 
 

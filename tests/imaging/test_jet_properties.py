@@ -22,8 +22,12 @@ def jets(draw, max_jets=4, max_constituents=12, spread=0.6):
     n_jets = draw(st.integers(1, max_jets))
     n_items = draw(st.integers(1, max_constituents))
     pt = draw(arrays(np.float64, (n_jets, n_items), elements=st.floats(0.5, 500.0)))
-    eta = draw(arrays(np.float64, (n_jets, n_items), elements=st.floats(-spread, spread)))
-    phi = draw(arrays(np.float64, (n_jets, n_items), elements=st.floats(-spread, spread)))
+    eta = draw(
+        arrays(np.float64, (n_jets, n_items), elements=st.floats(-spread, spread))
+    )
+    phi = draw(
+        arrays(np.float64, (n_jets, n_items), elements=st.floats(-spread, spread))
+    )
     keep = draw(arrays(np.bool_, (n_jets, n_items)))
     out = np.stack([pt, eta, phi], axis=-1)
     out[~keep] = 0.0
@@ -41,7 +45,9 @@ def test_total_intensity_is_in_window_pt(X):
     img = imager(**RAW).fit_transform(X)
     pt, eta, phi = X[..., 0], X[..., 1], X[..., 2]
     inside = (pt > 0) & (eta >= -HALF) & (eta < HALF) & (phi >= -HALF) & (phi < HALF)
-    assert_allclose(img.sum(axis=(1, 2, 3)), np.where(inside, pt, 0).sum(axis=1), rtol=1e-5)
+    assert_allclose(
+        img.sum(axis=(1, 2, 3)), np.where(inside, pt, 0).sum(axis=1), rtol=1e-5
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -51,8 +57,9 @@ def test_total_intensity_energy_and_count(X, kind):
     pt, eta, phi = X[..., 0], X[..., 1], X[..., 2]
     inside = (pt > 0) & (eta >= -HALF) & (eta < HALF) & (phi >= -HALF) & (phi < HALF)
     per_item = pt * np.cosh(eta) if kind == "energy" else (pt > 0).astype(float)
-    assert_allclose(img.sum(axis=(1, 2, 3)), np.where(inside, per_item, 0).sum(axis=1),
-                    rtol=1e-5)
+    assert_allclose(
+        img.sum(axis=(1, 2, 3)), np.where(inside, per_item, 0).sum(axis=1), rtol=1e-5
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -60,11 +67,18 @@ def test_total_intensity_energy_and_count(X, kind):
 def test_eta_shift_shifts_uncentred_image(X, k):
     # constituents sit at pixel centres so that shifting never crosses an edge ambiguously
     X = X.copy()
-    X[..., 1] = np.where(X[..., 0] > 0, (np.floor(X[..., 1] / PIXEL) + 0.5) * PIXEL, 0.0)
-    X[..., 2] = np.where(X[..., 0] > 0, (np.floor(X[..., 2] / PIXEL) + 0.5) * PIXEL, 0.0)
+    X[..., 1] = np.where(
+        X[..., 0] > 0, (np.floor(X[..., 1] / PIXEL) + 0.5) * PIXEL, 0.0
+    )
+    X[..., 2] = np.where(
+        X[..., 0] > 0, (np.floor(X[..., 2] / PIXEL) + 0.5) * PIXEL, 0.0
+    )
     shifted = X.copy()
     shifted[..., 1] = np.where(X[..., 0] > 0, X[..., 1] + k * PIXEL, 0.0)
-    wide = {"eta_range": (-2.0, 2.0), "npix": (2 * NPIX, NPIX)}  # nothing leaves the window
+    wide = {
+        "eta_range": (-2.0, 2.0),
+        "npix": (2 * NPIX, NPIX),
+    }  # nothing leaves the window
     a = imager(**RAW, **wide).fit_transform(X)
     b = imager(**RAW, **wide).fit_transform(shifted)
     assert_allclose(np.roll(a, k, axis=3), b, atol=1e-4)
@@ -76,8 +90,11 @@ def test_permuting_constituents_changes_nothing(X, rnd):
     order = list(range(X.shape[1]))
     rnd.shuffle(order)
     for kw in (RAW, {}):
-        assert_allclose(imager(**kw).fit_transform(X[:, order]), imager(**kw).fit_transform(X),
-                        atol=1e-5)
+        assert_allclose(
+            imager(**kw).fit_transform(X[:, order]),
+            imager(**kw).fit_transform(X),
+            atol=1e-5,
+        )
 
 
 @settings(max_examples=40, deadline=None)
@@ -86,8 +103,9 @@ def test_padding_rows_change_nothing(X, n_pad, position):
     position = min(position, X.shape[1])
     padded = np.insert(X, [position] * n_pad, 0.0, axis=1)
     for kw in (RAW, {}):
-        assert_allclose(imager(**kw).fit_transform(padded), imager(**kw).fit_transform(X),
-                        atol=1e-6)
+        assert_allclose(
+            imager(**kw).fit_transform(padded), imager(**kw).fit_transform(X), atol=1e-6
+        )
 
 
 @settings(max_examples=40, deadline=None)
@@ -96,7 +114,9 @@ def test_centred_images_do_not_depend_on_jet_position(X, phi0):
     moved = X.copy()
     valid = X[..., 0] > 0
     moved[..., 1] = np.where(valid, X[..., 1] + 0.7, 0.0)
-    moved[..., 2] = np.where(valid, np.mod(X[..., 2] + phi0 + np.pi, 2 * np.pi) - np.pi, 0.0)
+    moved[..., 2] = np.where(
+        valid, np.mod(X[..., 2] + phi0 + np.pi, 2 * np.pi) - np.pi, 0.0
+    )
     a = imager().fit_transform(X)
     b = imager().fit_transform(moved)
     # pixel assignment may flip for a constituent within rounding of an edge: compare sums
