@@ -89,7 +89,9 @@ def test_eta_shift_shifts_uncentred_image(X, k):
 def test_permuting_constituents_changes_nothing(X, rnd):
     order = list(range(X.shape[1]))
     rnd.shuffle(order)
-    for kw in (RAW, {}):
+    # odd npix: the centroid, where degenerate jets put constituents, is a pixel
+    # centre; on an edge, summing in another order could move it by one pixel
+    for kw in (RAW, {"npix": 21}):
         assert_allclose(
             imager(**kw).fit_transform(X[:, order]),
             imager(**kw).fit_transform(X),
