@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
+from .export import export_onnx
 from .imaging import JetImager
 from .models import CNNClassifier
 from .persistence import load_model, save_model
@@ -18,6 +19,7 @@ __all__ = [
     "JetImager",
     "SubstructureFeatures",
     "__version__",
+    "export_onnx",
     "load_model",
     "save_model",
 ]

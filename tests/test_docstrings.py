@@ -46,6 +46,9 @@ def public_names():
         f"hepclf.models.{n}"
         for n in ("JetCNN", "ResNet", "register_module", "get_module")
     ]
+    names += [
+        f"hepclf.export.{n}" for n in ("export_onnx", "read_metadata", "JetImageModule")
+    ]
     return names
 
 

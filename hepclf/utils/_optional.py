@@ -13,6 +13,10 @@ EXTRAS = {
     "uproot": "root",
     "matplotlib": "plot",
     "mplhep": "plot",
+    "numba": "fast",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
+    "onnxscript": "onnx",
 }
 
 

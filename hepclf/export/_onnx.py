@@ -1,0 +1,468 @@
+"""Export a fitted ``CNNClassifier`` or ``Pipeline(JetImager, CNNClassifier)`` to ONNX."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import re
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..utils import import_optional
+
+#: ONNX opset of the exported graphs (ONNX Runtime >= 1.14 runs it)
+DEFAULT_OPSET = 18
+#: name of the graph input for a pipeline with a ``JetImager``
+CONSTITUENTS = "constituents"
+#: name of the graph input for a bare ``CNNClassifier``
+IMAGES = "images"
+#: name of the graph output
+PROBABILITIES = "probabilities"
+
+PADDING = {
+    "epxpypz": (
+        "rows (E, px, py, pz); a row with px == py == 0 is padding and contributes "
+        "nothing (pad with all-zero rows, anywhere in the jet); a jet of padding "
+        "only gives probabilities for an all-zero image"
+    ),
+    "ptetaphi": (
+        "rows (pt, eta, phi[, mass]); a row with pt == 0 is padding and contributes "
+        "nothing (pad with all-zero rows, anywhere in the jet); a jet of padding "
+        "only gives probabilities for an all-zero image"
+    ),
+}
+
+
+class OnnxExportError(ValueError):
+    """An estimator (or one of its steps) cannot be exported faithfully to ONNX."""
+
+
+class _Tagger(nn.Module):
+    """Imager (optional) -> CNN -> ``predict_proba``'s nonlinearity."""
+
+    def __init__(self, imager, net, nonlinearity):
+        super().__init__()
+        self.imager = imager
+        self.net = net
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x):
+        if self.imager is not None:
+            x = self.imager(x)
+        out = self.net(x.to(torch.float32))
+        out = out[0] if isinstance(out, tuple) else out
+        return self.nonlinearity(out)
+
+
+def _steps(estimator):
+    """Split ``estimator`` into (name of the imaging step, JetImager or None,
+    name of the classifier step, CNNClassifier)."""
+    from sklearn.pipeline import Pipeline
+
+    from ..imaging import JetImager
+    from ..models import CNNClassifier
+
+    if isinstance(estimator, CNNClassifier):
+        return None, None, "estimator", estimator
+    if not isinstance(estimator, Pipeline):
+        raise OnnxExportError(
+            f"export_onnx supports a fitted CNNClassifier or a Pipeline(JetImager, "
+            f"CNNClassifier); got {type(estimator).__name__}"
+        )
+    steps = [(n, s) for n, s in estimator.steps if s is not None and s != "passthrough"]
+    if not steps:
+        raise OnnxExportError("the Pipeline has no steps to export")
+    clf_name, clf = steps[-1]
+    if not isinstance(clf, CNNClassifier):
+        raise OnnxExportError(
+            f"step {clf_name!r} ({type(clf).__name__}): the last step must be a "
+            "CNNClassifier; other final estimators cannot be exported"
+        )
+    imager_name, imager = None, None
+    for name, step in steps[:-1]:
+        if type(step) is JetImager and imager is None:
+            imager_name, imager = name, step
+            continue
+        if isinstance(step, JetImager):
+            why = (
+                "a subclass of JetImager, whose arithmetic may differ from JetImager's"
+                if type(step) is not JetImager
+                else "only one JetImager is supported"
+            )
+        else:
+            why = (
+                "only JetImager (directly before the CNNClassifier) has an ONNX "
+                "translation"
+            )
+        raise OnnxExportError(
+            f"step {name!r} ({type(step).__name__}) cannot be exported: {why}"
+        )
+    return imager_name, imager, clf_name, clf
+
+
+def _nonlinearity_name(fn):
+    from skorch import utils as skutils
+
+    if isinstance(fn, functools.partial) and fn.func is torch.softmax:
+        return "softmax"
+    for name in ("_sigmoid_then_2d", "_make_2d_probs", "_identity"):
+        if fn is getattr(skutils, name, None):
+            return name.strip("_")
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _jsonable(values):
+    try:
+        json.dumps(values)
+    except TypeError:
+        return [str(v) for v in values]
+    return values
+
+
+def _synthetic_jets(input_format, n_features, n_constituents, dtype, seed=0):
+    """Random jets for the export check: padding anywhere, an empty jet, phi ~ pi."""
+    rng = np.random.default_rng(seed)
+    n_jets = 64
+    n = n_constituents or 24
+    pt = rng.exponential(20.0, (n_jets, n))
+    eta = rng.normal(0, 0.3, (n_jets, 1)) + rng.normal(0, 0.3, (n_jets, n))
+    phi0 = rng.uniform(-np.pi, np.pi, (n_jets, 1))
+    phi0[: n_jets // 4] = np.pi - 0.05  # straddling the +-pi boundary
+    phi = phi0 + rng.normal(0, 0.3, (n_jets, n))
+    pt[rng.random((n_jets, n)) < 0.3] = 0.0  # padding rows, also between jets' rows
+    pt[0] = 0.0  # a jet with no constituents
+    phi = (phi + np.pi) % (2 * np.pi) - np.pi
+    if input_format == "epxpypz":
+        X = np.stack(
+            [pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)],
+            axis=-1,
+        )
+    else:
+        mass = rng.exponential(0.2, (n_jets, n))
+        X = np.stack([pt, eta, phi, mass][:n_features], axis=-1)
+    X[pt == 0] = 0.0
+    return X.astype(dtype)
+
+
+def _check_input_dtype(input_dtype):
+    dtype = np.dtype(input_dtype)
+    if dtype not in (np.float32, np.float64):
+        raise OnnxExportError(
+            f"input_dtype must be float32 or float64, got {input_dtype!r}"
+        )
+    return dtype
+
+
+def _root_cause(exc):
+    """``"Type: first line"`` of the innermost exception behind ``exc``."""
+    seen = set()
+    while (exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else repr(exc)}"
+
+
+def _to_onnx(module, examples, input_names, output_names, dims, opset, what):
+    """Export ``module(*examples)`` (NumPy arrays) with torch's ONNX exporter.
+
+    ``dims`` holds one ``{axis: torch.export.Dim}`` per input (the dynamic axes);
+    ``what`` names the step in the error raised when the export fails.
+    """
+    onnx = import_optional("onnx", extra="onnx")
+    import_optional("onnxscript", extra="onnx")  # torch's exporter needs it
+    version = tuple(int(v) for v in re.findall(r"\d+", torch.__version__)[:2])
+    if version < (2, 6):
+        raise OnnxExportError(
+            f"ONNX export needs torch >= 2.6 (torch.onnx.export with dynamo=True); "
+            f"found torch {torch.__version__}"
+        )
+    module.eval()
+    try:
+        with torch.no_grad():
+            program = torch.onnx.export(
+                module,
+                tuple(torch.from_numpy(np.ascontiguousarray(e)) for e in examples),
+                dynamo=True,
+                input_names=list(input_names),
+                output_names=list(output_names),
+                dynamic_shapes=tuple(dims),
+                opset_version=opset,
+                verbose=False,
+                report=False,
+            )
+        model = program.model_proto
+    except Exception as exc:  # the exporter raises many kinds
+        raise OnnxExportError(
+            f"{what} could not be exported to ONNX: {_root_cause(exc)}"
+        ) from exc
+    # the oldest IR version that carries this opset, for older ONNX Runtimes
+    model.ir_version = onnx.helper.find_min_ir_version_for(list(model.opset_import))
+    return model
+
+
+def _session(model):
+    ort = import_optional("onnxruntime", extra="onnx")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def export_onnx(
+    estimator,
+    path: str | os.PathLike | None = None,
+    *,
+    n_constituents: int | None = None,
+    n_features: int | None = None,
+    input_dtype: str = "float32",
+    opset: int = DEFAULT_OPSET,
+    check: bool = True,
+    X_check=None,
+    atol: float = 1e-4,
+):
+    """Export a fitted tagger to an ONNX file that computes ``predict_proba``.
+
+    For a ``Pipeline(JetImager, CNNClassifier)`` the jet imaging goes into the
+    same graph (a float64 re-implementation of ``JetImager``'s arithmetic), so
+    a C++ program feeds the padded constituents and gets the class
+    probabilities, exactly as ``pipe.predict_proba`` returns them. A bare
+    ``CNNClassifier`` gives a graph from images to probabilities.
+
+    Read more in the :ref:`User Guide <cpp>`.
+
+    Parameters
+    ----------
+    estimator : CNNClassifier or Pipeline
+        A fitted ``CNNClassifier``, or a fitted ``Pipeline`` whose steps are a
+        ``JetImager`` then a ``CNNClassifier`` (``"passthrough"`` steps are
+        skipped).
+    path : str or path-like, optional
+        Where to write the ``.onnx`` file. ``None`` writes nothing.
+    n_constituents : int, optional
+        Fix the constituent axis of the input to this length. By default it is
+        dynamic (any number of rows, padded per batch).
+    n_features : int, optional
+        Features per constituent: 4 for ``input_format="epxpypz"``; 3 or 4
+        (default 4) for ``"ptetaphi"``.
+    input_dtype : {"float32", "float64"}, default="float32"
+        Element type of the constituent input (images are always float32).
+        Use the dtype the tagger sees in Python: the public top-tagging data
+        and ``load_top_tagging`` are float32.
+    opset : int, default=18
+        ONNX opset of the graph.
+    check : bool, default=True
+        Run the exported graph with ONNX Runtime on ``X_check`` (or on random
+        jets or images with padding, an empty jet and jets at phi = +-pi) and
+        compare with ``estimator.predict_proba``; raise if they differ by more
+        than ``atol``.
+    X_check : array-like, optional
+        Input for the check: padded constituents for a pipeline, images for a
+        bare classifier.
+    atol : float, default=1e-4
+        Tolerance of the check on the probabilities.
+
+    Returns
+    -------
+    model : onnx.ModelProto
+        The graph, with input ``"constituents"`` ``(batch, n_constituents,
+        n_features)`` (or ``"images"`` ``(batch, n_channels, height, width)``
+        float32) and output ``"probabilities"`` ``(batch, n_classes)`` float32,
+        columns in the order of ``classes_``. ``metadata_props`` hold the
+        classes, the imager's parameters, the input format, the padding
+        convention and the hepclf version.
+
+    Raises
+    ------
+    OnnxExportError
+        (a ``ValueError``) naming the step and the reason, when a step has no
+        ONNX translation (a transformer other than ``JetImager``, a final step
+        other than ``CNNClassifier``), the module fails to export, or the check
+        finds a difference.
+    sklearn.exceptions.NotFittedError
+        When the estimator is not fitted.
+
+    Notes
+    -----
+    The graph does not validate its input as ``JetImager`` does: NaN, negative
+    pT or energy, or rows with ``px == py == 0`` but non-zero ``E`` give no
+    error.
+
+    Examples
+    --------
+    >>> from hepclf.export import export_onnx  # doctest: +SKIP
+    >>> export_onnx(pipe, "tagger.onnx")  # doctest: +SKIP
+    """
+    onnx = import_optional("onnx", extra="onnx")
+    from sklearn.utils.validation import check_is_fitted
+
+    from .. import __version__
+    from ._jet_graph import JetImageModule
+
+    imager_name, imager, clf_name, clf = _steps(estimator)
+    check_is_fitted(clf)
+    precision = getattr(clf, "precision", "fp32")
+    if precision != "fp32":
+        raise OnnxExportError(
+            f"step {clf_name!r} (CNNClassifier) has precision={precision!r}: its "
+            "predict_proba runs the network under autocast, the ONNX graph in float32; "
+            "export a copy with set_params(precision='fp32') (the weights are float32)"
+        )
+    if imager is not None:
+        check_is_fitted(imager)
+    dtype = _check_input_dtype(input_dtype)
+    if n_constituents is not None and (
+        not isinstance(n_constituents, (int, np.integer)) or n_constituents < 1
+    ):
+        raise OnnxExportError(
+            f"n_constituents must be a positive int or None, got {n_constituents!r}"
+        )
+
+    # -- the torch module ------------------------------------------------------
+    if imager is not None:
+        fmt = imager.input_format
+        if n_features is None:
+            n_features = 4
+        try:
+            imaging = JetImageModule(imager, n_features=n_features)
+        except ValueError as exc:
+            raise OnnxExportError(f"step {imager_name!r} (JetImager): {exc}") from exc
+        if (imaging.n_phi, imaging.n_eta) != tuple(clf.image_shape_) or len(
+            imaging.intensity
+        ) != clf.n_channels_:
+            raise OnnxExportError(
+                f"step {imager_name!r} (JetImager) makes images of "
+                f"{len(imaging.intensity)} x {(imaging.n_phi, imaging.n_eta)} but step "
+                f"{clf_name!r} was fitted on {clf.n_channels_} x {clf.image_shape_}"
+            )
+        example = _synthetic_jets(fmt, n_features, n_constituents, dtype)[:3]
+        input_name = CONSTITUENTS
+        dims = {0: torch.export.Dim("batch")}
+        if n_constituents is None:
+            dims[1] = torch.export.Dim("n_constituents")
+    else:
+        fmt = "images"
+        imaging = None
+        rng = np.random.default_rng(0)
+        example = rng.random((3, clf.n_channels_, *clf.image_shape_), np.float32)
+        input_name = IMAGES
+        dims = {0: torch.export.Dim("batch")}
+        dtype = np.dtype(np.float32)
+
+    net = copy.deepcopy(clf.module_).to("cpu").eval()
+    nonlinearity = clf._get_predict_nonlinearity()
+    tagger = _Tagger(imaging, net, nonlinearity).eval()
+    model = _to_onnx(
+        tagger,
+        [example],
+        [input_name],
+        [PROBABILITIES],
+        [dims],
+        opset,
+        f"step {clf_name!r} (CNNClassifier with module {type(net).__name__})",
+    )
+
+    # -- metadata ----------------------------------------------------------------
+    input_shape = (
+        ["batch", n_constituents or "n_constituents", n_features]
+        if imager is not None
+        else ["batch", int(clf.n_channels_), *map(int, clf.image_shape_)]
+    )
+    meta = {
+        "hepclf_version": __version__,
+        "classes": json.dumps(_jsonable(np.asarray(clf.classes_).tolist())),
+        "input_name": input_name,
+        "input_shape": json.dumps(input_shape),
+        "input_dtype": dtype.name,
+        "input_format": fmt,
+        "padding": PADDING.get(fmt, "none (images)"),
+        "output_name": PROBABILITIES,
+        "output": "class probabilities (batch, n_classes), float32, columns in the "
+        "order of 'classes', as predict_proba",
+        "imager": json.dumps(
+            None if imager is None else _jsonable_params(imager.get_params())
+        ),
+        "image_shape": json.dumps([int(clf.n_channels_), *map(int, clf.image_shape_)]),
+        "module": type(net).__name__,
+        "nonlinearity": _nonlinearity_name(nonlinearity),
+    }
+    onnx.helper.set_model_props(model, meta)
+    model.doc_string = (
+        f"hepclf {__version__} tagger: {input_name} -> {PROBABILITIES} "
+        f"(see metadata_props)"
+    )
+    onnx.checker.check_model(model)
+
+    if check:
+        _check(model, estimator, fmt, n_features, n_constituents, dtype, X_check, atol)
+    if path is not None:
+        onnx.save_model(model, os.fspath(path))
+    return model
+
+
+def _jsonable_params(params):
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, (tuple, list)):
+            value = list(value)
+        out[key] = value
+    json.dumps(out)
+    return out
+
+
+def _check(model, estimator, fmt, n_features, n_constituents, dtype, X_check, atol):
+    session = _session(model)
+    if X_check is None:
+        if fmt == "images":
+            rng = np.random.default_rng(1)
+            shape = (64, *json.loads(_meta(model)["image_shape"]))
+            X_check = rng.random(shape, np.float32)
+        else:
+            X_check = _synthetic_jets(fmt, n_features, n_constituents, dtype, seed=1)
+    X_check = np.ascontiguousarray(X_check, dtype=dtype)
+    expected = estimator.predict_proba(X_check)
+    got = session.run(None, {session.get_inputs()[0].name: X_check})[0]
+    if got.shape != expected.shape or not np.allclose(got, expected, rtol=0, atol=atol):
+        diff = (
+            float(np.max(np.abs(got - expected)))
+            if got.shape == expected.shape
+            else f"shape {got.shape} vs {expected.shape}"
+        )
+        raise OnnxExportError(
+            "the exported graph does not reproduce predict_proba (max |difference| "
+            f"{diff} > atol={atol}); refusing to export a different model"
+        )
+
+
+def _meta(model) -> dict[str, str]:
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def read_metadata(model_or_path) -> dict[str, object]:
+    """Read hepclf's metadata from an exported ONNX model.
+
+    Parameters
+    ----------
+    model_or_path : onnx.ModelProto, str or path-like
+        The model, or the path of an ``.onnx`` file.
+
+    Returns
+    -------
+    metadata : dict
+        ``metadata_props`` with the JSON values (``classes``, ``imager``,
+        ``input_shape``, ``image_shape``) decoded.
+    """
+    onnx = import_optional("onnx", extra="onnx")
+    model = model_or_path
+    if isinstance(model, (str, os.PathLike)):
+        model = onnx.load_model(os.fspath(model), load_external_data=False)
+    meta: dict[str, object] = dict(_meta(model))
+    for key in ("classes", "imager", "input_shape", "image_shape"):
+        if key in meta:
+            meta[key] = json.loads(str(meta[key]))
+    return meta
