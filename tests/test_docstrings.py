@@ -49,6 +49,15 @@ def public_names():
     names += [
         f"hepclf.export.{n}" for n in ("export_onnx", "read_metadata", "JetImageModule")
     ]
+    names += [
+        f"hepclf.parallel.{n}"
+        for n in (
+            "transform_dask",
+            "TorchThreads",
+            "limit_torch_threads",
+            "AcceleratedCNNClassifier",
+        )
+    ]
     return names
 
 

@@ -597,16 +597,19 @@ class CNNClassifier(NeuralNetClassifier):
         if isinstance(x, dict) and "sample_weight" in x:
             x = x["X"]
         with self._on_device():
-            device = torch.device(self.device)
+            # device=None (as with Accelerate): batches stay where they are
+            device = None if self.device is None else torch.device(self.device)
             x = to_tensor(x, device=None)
             if isinstance(x, torch.Tensor):
-                x = x.to(device, non_blocking=True)
+                if device is not None:
+                    x = x.to(device, non_blocking=True)
                 if self.channels_last and x.ndim == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
             dtype = self._autocast_dtype()
             if dtype is None:
                 return super().infer(x, **fit_params)
-            with torch.autocast(device_type=device.type, dtype=dtype):
+            device_type = device.type if device is not None else x.device.type
+            with torch.autocast(device_type=device_type, dtype=dtype):
                 out = super().infer(x, **fit_params)
             return out.float()
 
