@@ -163,12 +163,16 @@ def check_padded(
     if dtype is None:
         dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
     X = np.asarray(X, dtype=dtype)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        sample = int(np.argwhere(bad)[0, 0])
-        kind = "NaN" if np.isnan(X[bad]).any() else "inf"
-        raise ValueError(
-            f"{name}: the input contains {kind} values ({int(bad.sum())} entries, "
-            f"first in sample {sample})"
-        )
+    # in blocks of samples: no mask of the whole input is ever held in memory
+    block = max(1, (1 << 24) // max(1, X[0].size))
+    for start in range(0, len(X), block):
+        finite = np.isfinite(X[start : start + block])
+        if not finite.all():
+            bad = ~finite
+            sample = start + int(np.argwhere(bad)[0, 0])
+            kind = "NaN" if np.isnan(X[start : start + block][bad]).any() else "inf"
+            raise ValueError(
+                f"{name}: the input contains {kind} values ({int(bad.sum())} entries in "
+                f"samples {start}-{start + len(bad) - 1}, first in sample {sample})"
+            )
     return X
