@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils._validation import check_padded
+from ..utils._validation import check_constituents, check_padded
 
 INTENSITIES = ("pt", "energy", "count")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -327,44 +327,23 @@ class JetImager(TransformerMixin, BaseEstimator):
         Only the non-padding rows are converted to float64 and transformed, so
         the cost follows the number of constituents, not the padded size.
         """
-        name = type(self).__name__
+        present = check_constituents(
+            X, self.input_format, name=type(self).__name__, offset=offset
+        )
+        jet = np.repeat(np.arange(len(X)), present.sum(axis=1))
+        rows = X[present].astype(np.float64, copy=False)
         if self.input_format == "epxpypz":
-            moving = (X[..., 1] != 0) | (X[..., 2] != 0)
-            stray = ~moving & ((X[..., 0] != 0) | (X[..., 3] != 0))
-            if stray.any():
-                jet = offset + int(np.argwhere(stray)[0, 0])
-                raise ValueError(
-                    f"{name}: a constituent of jet {jet} has zero transverse momentum "
-                    "but non-zero E or pz, so it has no pseudorapidity; padding rows "
-                    "must be all zero"
-                )
-            jet = np.repeat(np.arange(len(X)), moving.sum(axis=1))
-            E, px, py, pz = X[moving].astype(np.float64, copy=False).T
-            if (E < 0).any():
-                raise ValueError(
-                    f"{name}: negative energy in jet {offset + jet[E < 0][0]}"
-                )
+            E, px, py, pz = rows.T
             pt = np.hypot(px, py)
             eta = np.arcsinh(pz / pt)
             phi = np.arctan2(py, px)
         else:
-            present = X[..., 0] != 0
-            jet = np.repeat(np.arange(len(X)), present.sum(axis=1))
-            rows = X[present].astype(np.float64, copy=False)
             pt, eta, phi = rows[:, 0], rows[:, 1], rows[:, 2]
-            if (pt < 0).any():
-                bad = offset + jet[pt < 0][0]
-                raise ValueError(f"{name}: negative transverse momentum in jet {bad}")
-            mass = rows[:, 3] if X.shape[-1] == 4 else None
-            if mass is not None and (mass < 0).any():
-                raise ValueError(
-                    f"{name}: negative mass in jet {offset + jet[mass < 0][0]}"
-                )
             E = None
             if need_energy:
                 E = pt * np.cosh(eta)
-                if mass is not None:
-                    E = np.hypot(E, mass)
+                if rows.shape[1] == 4:
+                    E = np.hypot(E, rows[:, 3])
         return jet, pt, eta, phi, E
 
     def _images(self, X, offset, out, n_eta, n_phi, eta_range, phi_range, intensity):

@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from ..imaging._jet import FIELDS
 from ..utils import import_optional
-from ..utils._validation import check_padded
+from ..utils._validation import check_constituents, check_padded
 
 #: Jets handed to FastJet at once; bounds the memory of its cluster sequences.
 CHUNK_SIZE = 4096
@@ -67,35 +67,20 @@ def _check_input(X, input_format: str, name: str) -> np.ndarray:
 
 def _four_momenta(X: np.ndarray, input_format: str, name: str, offset: int = 0):
     """Return the ``(E, px, py, pz)`` float64 array and the constituent mask."""
+    valid = check_constituents(X, input_format, name=name, offset=offset)
     X = X.astype(np.float64, copy=False)
     if input_format == "epxpypz":
         p4 = X
-        E, pz = X[..., 0], X[..., 3]
-        valid = np.hypot(X[..., 1], X[..., 2]) > 0
-        stray = ~valid & ((E != 0) | (pz != 0))
-        if stray.any():
-            jet = offset + int(np.argwhere(stray)[0, 0])
-            raise ValueError(
-                f"{name}: a constituent of jet {jet} has zero transverse momentum "
-                "but non-zero E or pz, so it has no rapidity; padding rows must be "
-                "all zero"
-            )
-        if (E[valid] < 0).any():
-            jet = offset + int(np.argwhere(valid & (E < 0))[0, 0])
-            raise ValueError(f"{name}: negative energy in jet {jet}")
     else:
         pt, eta, phi = X[..., 0], X[..., 1], X[..., 2]
-        if (pt < 0).any():
-            jet = offset + int(np.argwhere(pt < 0)[0, 0])
-            raise ValueError(f"{name}: negative transverse momentum in jet {jet}")
-        valid = pt > 0
         mass = X[..., 3] if X.shape[-1] == 4 else np.zeros_like(pt)
-        if (mass[valid] < 0).any():
-            jet = offset + int(np.argwhere(valid & (mass < 0))[0, 0])
-            raise ValueError(f"{name}: negative mass in jet {jet}")
-        pz = pt * np.sinh(eta)
         p4 = np.stack(
-            [np.hypot(pt * np.cosh(eta), mass), pt * np.cos(phi), pt * np.sin(phi), pz],
+            [
+                np.hypot(pt * np.cosh(eta), mass),
+                pt * np.cos(phi),
+                pt * np.sin(phi),
+                pt * np.sinh(eta),
+            ],
             axis=-1,
         )
         p4[~valid] = 0.0

@@ -176,3 +176,61 @@ def check_padded(
                 f"samples {start}-{start + len(bad) - 1}, first in sample {sample})"
             )
     return X
+
+
+def check_constituents(X: np.ndarray, input_format: str, *, name: str, offset: int = 0):
+    """Check the physics of padded constituents; return the mask of real ones.
+
+    A row is padding when its transverse momentum is zero: ``px = py = 0`` for
+    ``input_format="epxpypz"`` (the whole row must then be zero, or it has no
+    pseudorapidity), ``pt = 0`` for ``"ptetaphi"``. Real constituents must have
+    non-negative energy, or non-negative pt and mass.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_items, n_features)
+        Finite values, e.g. from :func:`check_padded`.
+    input_format : {"epxpypz", "ptetaphi"}
+        The meaning of the features.
+    name : str
+        How to call the caller in error messages.
+    offset : int, default=0
+        Index of ``X[0]`` in the caller's input (for chunked processing).
+
+    Returns
+    -------
+    present : ndarray of bool, shape (n_samples, n_items)
+        True for real constituents, False for padding.
+
+    Raises
+    ------
+    ValueError
+        Naming the first offending sample.
+    """
+
+    def first(mask):
+        return offset + int(np.argwhere(mask)[0, 0])
+
+    if input_format == "epxpypz":
+        present = (X[..., 1] != 0) | (X[..., 2] != 0)
+        stray = ~present & ((X[..., 0] != 0) | (X[..., 3] != 0))
+        if stray.any():
+            raise ValueError(
+                f"{name}: a constituent of jet {first(stray)} has zero transverse "
+                "momentum but non-zero E or pz, so it has no pseudorapidity; padding "
+                "rows must be all zero"
+            )
+        negative = present & (X[..., 0] < 0)
+        if negative.any():
+            raise ValueError(f"{name}: negative energy in jet {first(negative)}")
+        return present
+    if (X[..., 0] < 0).any():
+        raise ValueError(
+            f"{name}: negative transverse momentum in jet {first(X[..., 0] < 0)}"
+        )
+    present = X[..., 0] != 0
+    if X.shape[-1] == 4:
+        negative = present & (X[..., 3] < 0)
+        if negative.any():
+            raise ValueError(f"{name}: negative mass in jet {first(negative)}")
+    return present
