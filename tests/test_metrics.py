@@ -87,3 +87,44 @@ def test_bad_input(y, score, match):
 def test_bad_working_point():
     with pytest.raises(ValueError, match="signal_efficiency"):
         background_rejection([0, 1], [0.1, 0.9], signal_efficiency=0.0)
+
+
+def test_bootstrap_metric_value_and_spread():
+    from hepclf.metrics import bootstrap_metric
+
+    rng = np.random.default_rng(3)
+    y = np.repeat([0, 1], 2000)
+    score = y + rng.normal(size=4000)
+    value, std = bootstrap_metric(roc_auc, y, score, n_boot=200, random_state=0)
+    assert value == roc_auc(y, score)
+    # Hanley-McNeil standard error of an AUC of ~0.76 with 2000 + 2000 samples
+    auc = value
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    se = np.sqrt((auc * (1 - auc) + 1999 * (q1 - auc**2) + 1999 * (q2 - auc**2)) / 4e6)
+    assert_allclose(std, se, rtol=0.25)
+    # same seed, same resamples; keyword arguments reach the metric
+    assert bootstrap_metric(roc_auc, y, score, n_boot=50, random_state=1) == (
+        bootstrap_metric(roc_auc, y, score, n_boot=50, random_state=1)
+    )
+    rej, rej_std = bootstrap_metric(
+        background_rejection, y, score, signal_efficiency=0.5, random_state=0
+    )
+    assert rej == background_rejection(y, score, signal_efficiency=0.5)
+    assert 0 < rej_std < rej
+
+
+def test_bootstrap_metric_stratified_keeps_classes_and_flags_infinite():
+    from hepclf.metrics import bootstrap_metric
+
+    # a perfect tagger: every resample rejects all background -> infinite spread
+    y = np.r_[np.zeros(5), np.ones(5)]
+    value, std = bootstrap_metric(
+        background_rejection, y, y.astype(float), n_boot=20, random_state=0
+    )
+    assert value == np.inf
+    assert std == np.inf
+    # a tiny sample: unstratified resamples may lose a class, stratified never do
+    value, std = bootstrap_metric(roc_auc, [0, 1], [0.2, 0.8], n_boot=20)
+    assert (value, std) == (1.0, 0.0)
+    with pytest.raises(ValueError, match="n_boot"):
+        bootstrap_metric(roc_auc, y, y, n_boot=1)

@@ -1,0 +1,133 @@
+"""The top-tagging benchmark script (benchmarks/top_tagging.py), end to end."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import shlex
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "top_tagging.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_top_tagging", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def sample_path():
+    ref = resources.files("hepclf.datasets").joinpath("data", "top_tagging_sample.h5")
+    with resources.as_file(ref) as path:
+        yield path
+
+
+def _check_outputs(bench, out, level, results, *, min_mass_auc):
+    rows = results[level]
+    assert [r["tagger"] for r in rows] == list(bench.TAGGERS)
+    for r in rows:
+        assert 0 <= r["auc"] <= 1, r
+        assert 0 <= r["auc_std"] < 0.2, r
+        assert r["rejection_30"] >= 1, r
+        assert r["rejection_50"] >= 1, r
+        assert r["train_s"] > 0, r
+        assert r["inference_jets_per_s"] > 0, r
+    by_name = {r["tagger"]: r for r in rows}
+    assert by_name["mass_cut"]["auc"] > min_mass_auc
+    assert by_name["bdt_m_tau21_tau32"]["auc"] > min_mass_auc
+    # the same numbers on disk: markdown (one line per tagger), CSV, JSON, scores
+    table = (out / f"{level}.md").read_text()
+    for description in bench.TAGGERS.values():
+        assert f"| {description} |" in table
+    with open(out / f"{level}.csv") as f:
+        csv_rows = list(csv.DictReader(f))
+    assert [r["tagger"] for r in csv_rows] == list(bench.TAGGERS)
+    assert_allclose([float(r["auc"]) for r in csv_rows], [r["auc"] for r in rows])
+    saved = json.loads((out / f"{level}.json").read_text())
+    assert saved["level"] == level
+    assert "machine" in saved
+    assert saved["command"].startswith("python benchmarks/top_tagging.py")
+    assert [r["tagger"] for r in saved["rows"]] == list(bench.TAGGERS)
+    scores = np.load(out / f"{level}_scores.npz")
+    assert len(scores["y_test"]) == rows[0]["n_test"]
+    for name in bench.TAGGERS:
+        assert scores[name].shape == scores["y_test"].shape
+        assert np.all((scores[name] >= 0) & (scores[name] <= 1))
+    assert (out / f"{level}_roc.png").stat().st_size > 1000
+    assert f"## {level}" in (out / "results.md").read_text()
+
+
+@pytest.mark.slow
+def test_generated_jets_end_to_end_and_cached(bench, tmp_path):
+    out = tmp_path / "out"
+    argv = [
+        *shlex.split(
+            "--n-train 200 --n-test 200 --epochs 1 --shard-jets 100 --n-jobs 1"
+        ),
+        *shlex.split("--n-boot 20 --dpi 40 --output-dir"),
+        str(out),
+    ]
+    results = bench.main(argv)
+    assert set(results) == {"particle", "simple"}
+    for level in ("particle", "simple"):
+        _check_outputs(bench, out, level, results, min_mass_auc=0.6)
+        assert results[level][0]["n_train"] == 200
+        assert results[level][0]["n_test"] == 200
+    cached = {p: p.stat().st_mtime_ns for p in (out / "cache").glob("*.h5")}
+    assert len(cached) == 2 * 2 * 2  # levels x splits x shards
+
+    # a rerun reads the cache: the same jets, nothing generated again
+    again = bench.main([*argv, "--taggers", "mass_cut", "--levels", "particle"])
+    assert again["particle"][0]["auc"] == results["particle"][0]["auc"]
+    assert {p: p.stat().st_mtime_ns for p in (out / "cache").glob("*.h5")} == cached
+
+
+@pytest.mark.slow
+def test_user_file_end_to_end(bench, sample_path, tmp_path):
+    out = tmp_path / "out"
+    argv = shlex.split("--n-train 1000 --n-test -1 --epochs 1 --n-boot 20 --dpi 40")
+    results = bench.main([*argv, "--data", str(sample_path), "--output-dir", str(out)])
+    _check_outputs(bench, out, "data", results, min_mass_auc=0.85)
+    row = results["data"][0]
+    assert (row["n_train"], row["n_test"]) == (1000, 1000)
+
+
+def test_file_jets_are_balanced_and_from_the_split(bench, sample_path):
+    from hepclf.datasets import load_top_tagging
+
+    X, y = bench.file_jets([sample_path], "train", 301)
+    assert (int((y == 0).sum()), int((y == 1).sum())) == (150, 151)
+    X_all, y_all = load_top_tagging(sample_path, split="train")
+    # the first jets of each class, in file order
+    for c in (0, 1):
+        n = int((y == c).sum())
+        assert_allclose(X[y == c], X_all[y_all == c][:n])
+    X, y = bench.file_jets([sample_path], "test", -1)
+    assert len(y) == 1000
+
+
+def test_cut_tagger_orders_jets_by_the_cut_variable(bench):
+    tagger = bench.CutTagger(center=172.5).fit([[100.0], [170.0], [300.0]], [0, 1, 0])
+    proba = tagger.predict_proba([[172.5], [160.0], [190.0], [400.0]])
+    assert_allclose(proba.sum(axis=1), 1)
+    assert np.all(np.diff(proba[:, 1]) < 0)  # further from 172.5 GeV, less top-like
+    one_sided = bench.CutTagger(sign=-1).fit([[0.3], [0.8]], ["top", "qcd"])
+    assert list(one_sided.predict([[0.1], [0.9]])) == ["top", "qcd"]
+    with pytest.raises(ValueError, match="one observable"):
+        tagger.predict_proba(np.ones((2, 2)))
+
+
+def test_bad_arguments(bench):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--n-train", "-1"])  # -1 only with --data
+    args = bench.parse_args(["--full"])
+    assert (args.n_train, args.n_test) == (bench.FULL["n_train"], bench.FULL["n_test"])
