@@ -200,6 +200,26 @@ def main(argv=None):
             f"{floor_rate / rates[name]:>15.2f}"
         )
 
+    # memory: what transform allocates beyond its float32 output (tracemalloc sees
+    # NumPy's allocations; the numba kernel only holds per-jet scratch arrays)
+    import tracemalloc
+
+    out_mb = args.n_jets * args.npix**2 * 4 / 2**20
+    for engine in ("numpy", "numba"):
+        imager = JetImager(engine=engine, **window)
+        try:
+            imager.transform(X32[:10])
+        except ImportError:
+            continue
+        tracemalloc.start()
+        imager.transform(X32)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        print(
+            f"{engine} engine: peak allocation {peak:.0f} MiB for {out_mb:.0f} MiB of images "
+            f"(input {X32.nbytes / 2**20:.0f} MiB float32)"
+        )
+
     # sanity: both recipes keep the same pT inside the window
     raw = JetImager(**window, **like_ef, normalize=False)
     a = raw.transform(jets[:200]).sum(axis=(1, 2, 3))

@@ -131,3 +131,24 @@ def test_bad_arguments(bench):
         bench.parse_args(["--n-train", "-1"])  # -1 only with --data
     args = bench.parse_args(["--full"])
     assert (args.n_train, args.n_test) == (bench.FULL["n_train"], bench.FULL["n_test"])
+
+
+def test_rejection_uncertainty_is_finite_when_few_background_jets_pass(bench):
+    from hepclf.metrics import background_rejection
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 1000)
+    # two background jets score above most of the signal: some bootstrap
+    # resamples hold none of them, the uncertainty must still be finite
+    score = np.where(y == 1, rng.uniform(0.5, 1.0, 2000), rng.uniform(0, 0.4, 2000))
+    score[:2] = 0.99
+    value, std = bench._rejection_and_std(y, score, 0.3, n_boot=200, seed=0)
+    assert value == background_rejection(y, score, signal_efficiency=0.3) == 500
+    # two passing jets: a Poisson-like relative uncertainty of about 1/sqrt(2)
+    assert 0.4 * value < std < 1.0 * value
+    # no background passes at all: infinite rejection, reported as such
+    score[:2] = 0.0
+    assert bench._rejection_and_std(y, score, 0.3, n_boot=50, seed=0) == (
+        float("inf"),
+        float("inf"),
+    )
