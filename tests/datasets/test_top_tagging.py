@@ -211,6 +211,17 @@ def test_truncated_file(written, tmp_path, keep):
         load_top_tagging(cut)
 
 
+def test_every_truncation_is_named(written, tmp_path):
+    """Cut the file at 60 points from the first byte to the last: always a
+    ValueError naming the file, never an unrelated exception or a partial read."""
+    data = written[0].read_bytes()
+    for k, n in enumerate(np.linspace(0, len(data) - 1, 60).astype(int)):
+        cut = tmp_path / f"cut{k}.h5"
+        cut.write_bytes(data[:n])
+        with pytest.raises(ValueError, match=rf"cut{k}\.h5"):
+            load_top_tagging(cut)
+
+
 def test_corrupt_payload(written, tmp_path):
     """Overwrite the compressed data in the middle of the file with garbage."""
     path = written[0]
