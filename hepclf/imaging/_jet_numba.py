@@ -174,14 +174,13 @@ def _jet_images(
     return errors
 
 
-_parallel = numba.njit(parallel=True, cache=True, nogil=True)(_jet_images)
-_serial = numba.njit(cache=True, nogil=True)(_jet_images)
-
-#: below this many jets, starting the thread pool costs more than it saves
-PARALLEL_MIN_JETS = 1024
+# One compiled kernel, parallel over jets. (numba's on-disk cache is keyed by the
+# Python function, not by the compile options: a serial and a parallel njit of the
+# same function share one cache entry, and whichever compiled first served both.
+# A parallel region over a single jet costs a few microseconds, so none is needed.)
+_kernel = numba.njit(parallel=True, cache=True, nogil=True)(_jet_images)
 
 
 def jet_images(X, *args):
-    """Run the kernel, in parallel over jets for large batches."""
-    kernel = _parallel if len(X) >= PARALLEL_MIN_JETS else _serial
-    return kernel(X, *args)
+    """Run the kernel, in parallel over jets (``numba.set_num_threads`` caps it)."""
+    return _kernel(X, *args)
