@@ -63,8 +63,10 @@ EXPECTED_FAILURES = {
     ),
     ("CNNClassifier", "check_set_params"): (
         UserWarning,
-        ("skorch's set_params(callbacks=...) initialises the callbacks at once, so an "
-        "invalid value fails in set_params rather than in fit"),
+        (
+            "skorch's set_params(callbacks=...) initialises the callbacks at once, so an "
+            "invalid value fails in set_params rather than in fit"
+        ),
     ),
 }
 
