@@ -235,3 +235,16 @@ def test_mixed_precision_and_channels_last(blobs, precision, channels_last):
 def test_bad_precision(blobs):
     with pytest.raises(ValueError, match="precision must be one of"):
         tiny(precision="fp8").fit(*blobs)
+
+
+@pytest.mark.slow
+# dynamo itself reads .grad of non-leaf tensors while it traces the optimiser step
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor:UserWarning")
+def test_torch_compile_option_trains_the_same_model(blobs):
+    """``compile=True`` (skorch's torch.compile switch) gives the eager model's
+    predictions; compiling needs a C++ compiler, hence slow."""
+    X, y = blobs
+    eager = tiny(device="cpu").fit(X, y)
+    compiled = tiny(device="cpu", compile=True).fit(X, y)
+    assert isinstance(compiled.module_, torch._dynamo.eval_frame.OptimizedModule)
+    assert_allclose(compiled.predict_proba(X), eager.predict_proba(X), atol=1e-5)
