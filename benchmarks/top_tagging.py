@@ -399,12 +399,14 @@ def evaluate(name, estimator, X_train, y_train, X_test, y_test, *, n_boot, seed)
     row["inference_jets_per_s"] = len(X_test) / infer_s
     row["n_train"] = len(X_train)
     row["n_test"] = len(X_test)
+    row["n_background_test"] = int(np.sum(y_test == 0))
     return row, score
 
 
-def _fmt_rejection(value, std):
+def _fmt_rejection(value, std, n_background=None):
+    """``value ± std``; where no background passes, the bound ``> n_background``."""
     if not np.isfinite(value):
-        return "inf"
+        return "inf" if n_background is None else f"> {n_background:,}"
     digits = 0 if value >= 100 else 1
     err = "inf" if not np.isfinite(std) else f"{std:.{digits}f}"
     return f"{value:.{digits}f} ± {err}"
@@ -422,8 +424,8 @@ def markdown_table(rows):
     for r in rows:
         lines.append(
             f"| {r['description']} | {r['auc']:.4f} ± {r['auc_std']:.4f} "
-            f"| {_fmt_rejection(r['rejection_30'], r['rejection_30_std'])} "
-            f"| {_fmt_rejection(r['rejection_50'], r['rejection_50_std'])} "
+            f"| {_fmt_rejection(r['rejection_30'], r['rejection_30_std'], r['n_background_test'])} "
+            f"| {_fmt_rejection(r['rejection_50'], r['rejection_50_std'], r['n_background_test'])} "
             f"| {r['train_s']:,.0f} | {r['inference_jets_per_s']:,.0f} |"
         )
     return "\n".join(lines)
