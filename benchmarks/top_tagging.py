@@ -29,7 +29,8 @@ public top-tagging layout (e.g. the reference data set's ``train.h5`` and
 
 Writes to ``--output-dir``: ``results.md`` (all tables), and per level
 ``<level>.md``, ``<level>.csv``, ``<level>.json`` (rows and run metadata),
-``<level>_roc.png`` (rejection against signal efficiency of every tagger) and
+``<level>_roc.png`` (ROC curves and rejection against signal efficiency of
+every tagger) and
 ``<level>_scores.npz`` (test labels and scores).
 
 Run (small, about 20 min on 2 CPU cores): ``python benchmarks/top_tagging.py``
@@ -459,6 +460,28 @@ def _header(level, source, rows, args):
     )
 
 
+def plot_level(y_test, scores, title, path, *, dpi=100):
+    """ROC curves (left) and rejection against efficiency (right) of every tagger."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hepclf.plotting import plot_roc
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
+    labelled = {TAGGERS[k]: v for k, v in scores.items()}
+    plot_roc(y_test, labelled, kind="roc", ax=left)
+    left.set_xscale("log")  # the region that matters: small background efficiency
+    left.set_xlim(1e-4, 1)
+    plot_roc(y_test, labelled, kind="rejection", ax=right)
+    left.legend(fontsize=7, loc="upper left")
+    right.legend(fontsize=7, loc="upper right")
+    fig.suptitle(title)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
 def write_level(out, level, source, rows, scores, y_test, args, meta):
     """Write the table, CSV, JSON, scores and ROC plot of one level."""
     table = markdown_table(rows)
@@ -473,18 +496,13 @@ def write_level(out, level, source, rows, scores, y_test, args, meta):
         json.dump({**meta, "level": level, "data": source, "rows": rows}, f, indent=2)
     np.savez_compressed(out / f"{level}_scores.npz", y_test=y_test, **scores)
     if not args.no_plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from hepclf.plotting import plot_roc
-
-        ax = plot_roc(y_test, {TAGGERS[k]: v for k, v in scores.items()})
-        ax.set_title(f"top tagging, {level}: {rows[0]['n_train']:,} training jets")
-        ax.legend(fontsize=7)
-        ax.figure.savefig(out / f"{level}_roc.png", dpi=args.dpi)
-        plt.close(ax.figure)
+        plot_level(
+            y_test,
+            scores,
+            f"top tagging, {level}: {rows[0]['n_train']:,} training jets",
+            out / f"{level}_roc.png",
+            dpi=args.dpi,
+        )
     return table
 
 
