@@ -154,28 +154,20 @@ def main(argv=None):
             pixelate(to_ptetaphi(jet[np.newaxis])[0], npix=args.npix, img_width=width)
 
     def imager_row(label, data, engine, threads=None, **params):
-        imager = JetImager(engine=engine, **window, **params)
-        # compile or load the kernel, start the thread pool and touch the memory
-        # outside the timing (the first half second of a process runs slower here)
-        imager.transform(data)
-        if threads is None:
-            return (
-                label,
-                best_of(lambda: imager.transform(data), args.repeat),
-                args.n_jets,
-            )
-        import numba
+        if threads is not None:  # the same row with numba capped at `threads`
+            import numba
 
-        before = numba.get_num_threads()
-        numba.set_num_threads(threads)
-        try:
-            return (
-                label,
-                best_of(lambda: imager.transform(data), args.repeat),
-                args.n_jets,
-            )
-        finally:
-            numba.set_num_threads(before)
+            before = numba.get_num_threads()
+            numba.set_num_threads(threads)
+            try:
+                return imager_row(label, data, engine, **params)
+            finally:
+                numba.set_num_threads(before)
+        imager = JetImager(engine=engine, **window, **params)
+        # compile or load the kernel for this input and touch the output memory
+        # outside the timing
+        imager.transform(data)
+        return label, best_of(lambda: imager.transform(data), args.repeat), args.n_jets
 
     # warm up for two seconds before anything is timed: on the machine of the
     # README's numbers the first second of multi-threaded work runs 5x slower
@@ -230,12 +222,11 @@ def main(argv=None):
     import tracemalloc
 
     out_mb = args.n_jets * args.npix**2 * 4 / 2**20
+    timed = {engine for engine, _, _ in engines}
     for engine in ("numpy", "numba"):
-        imager = JetImager(engine=engine, **window)
-        try:
-            imager.transform(X32[:10])
-        except ImportError:
+        if engine not in timed:  # numba is not installed
             continue
+        imager = JetImager(engine=engine, **window)
         tracemalloc.start()
         imager.transform(X32)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
