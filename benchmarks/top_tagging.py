@@ -664,7 +664,7 @@ def main(argv=None):
             scores[name] = score
             tqdm.write(
                 f"{level} {name}: AUC {row['auc']:.4f} ± {row['auc_std']:.4f}, "
-                f"1/eps_B(0.3) {_fmt_rejection(row['rejection_30'], row['rejection_30_std'])}, "
+                f"1/eps_B(0.3) {_fmt_rejection(row['rejection_30'], row['rejection_30_std'], row['n_background_test'])}, "
                 f"trained in {row['train_s']:.0f} s"
             )
             # keep what is done on disk, so a long run can be read while it goes
