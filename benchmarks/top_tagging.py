@@ -404,10 +404,10 @@ def evaluate(name, estimator, X_train, y_train, X_test, y_test, *, n_boot, seed)
     return row, score
 
 
-def _fmt_rejection(value, std, n_background=None):
+def _fmt_rejection(value, std, n_background):
     """``value ± std``; where no background passes, the bound ``> n_background``."""
     if not np.isfinite(value):
-        return "inf" if n_background is None else f"> {n_background:,}"
+        return f"> {n_background:,}"
     digits = 0 if value >= 100 else 1
     err = "inf" if not np.isfinite(std) else f"{std:.{digits}f}"
     return f"{value:.{digits}f} ± {err}"
