@@ -61,7 +61,7 @@ from tqdm.auto import tqdm
 
 from hepclf import CNNClassifier, JetImager
 from hepclf.datasets import load_top_tagging, make_top_tagging
-from hepclf.metrics import background_rejection, bootstrap_metric, roc_auc
+from hepclf.metrics import background_efficiency, bootstrap_metric, roc_auc
 from hepclf.substructure import SubstructureFeatures
 
 #: Top-quark mass in GeV, the centre of the mass window.
@@ -352,12 +352,6 @@ def file_jets(paths, split, n):
 # --------------------------------------------------------------------------
 
 
-def _background_efficiency(y_true, y_score, *, signal_efficiency):
-    return 1.0 / background_rejection(
-        y_true, y_score, signal_efficiency=signal_efficiency
-    )
-
-
 def _rejection_and_std(y_test, score, eff, *, n_boot, seed):
     """``1/eps_B`` at signal efficiency ``eff`` and its bootstrap uncertainty.
 
@@ -367,7 +361,7 @@ def _rejection_and_std(y_test, score, eff, *, n_boot, seed):
     set (no background passes) is reported with an infinite uncertainty.
     """
     eps, eps_std = bootstrap_metric(
-        _background_efficiency,
+        background_efficiency,
         y_test,
         score,
         signal_efficiency=eff,

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn import metrics as _skm
 
 __all__ = [
+    "background_efficiency",
     "background_rejection",
     "background_rejection_scorer",
     "bootstrap_metric",
@@ -101,14 +102,67 @@ def roc_auc(y_true, y_score, *, sample_weight=None):
     return float(_skm.roc_auc_score(y_true, y_score, sample_weight=sample_weight))
 
 
+def _check_efficiency(signal_efficiency):
+    eff = np.asarray(signal_efficiency, dtype=np.float64)
+    if not np.all((eff > 0) & (eff <= 1)):
+        raise ValueError(
+            f"signal_efficiency must lie in (0, 1], got {signal_efficiency!r}"
+        )
+    return eff
+
+
+def background_efficiency(
+    y_true, y_score, *, signal_efficiency=0.3, pos_label=None, sample_weight=None
+):
+    """Background efficiency ``eps_B`` at a given signal efficiency.
+
+    ``eps_B`` is interpolated linearly along the ROC curve at
+    ``eps_S = signal_efficiency``; where several thresholds give the same
+    ``eps_S``, the one with the lowest ``eps_B`` counts. Unlike the rejection
+    ``1 / eps_B`` it stays finite when no background passes (it is then 0),
+    so it is the quantity to bootstrap or average before inverting.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels, two classes.
+    y_score : array-like of shape (n_samples,) or (n_samples, 2)
+        Signal score or ``predict_proba`` output.
+    signal_efficiency : float or array-like, default=0.3
+        Working point(s) in (0, 1].
+    pos_label : int or str, optional
+        The signal label; by default the larger label.
+    sample_weight : array-like of shape (n_samples,), optional
+        Event weights.
+
+    Returns
+    -------
+    efficiency : float or ndarray
+        ``eps_B`` in [0, 1].
+
+    Examples
+    --------
+    >>> from hepclf.metrics import background_efficiency
+    >>> background_efficiency([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.9, 0.8, 0.95],
+    ...                       signal_efficiency=1.0)
+    0.25
+    """
+    eff = _check_efficiency(signal_efficiency)
+    eps_s, eps_b, _ = roc_curve(
+        y_true, y_score, pos_label=pos_label, sample_weight=sample_weight
+    )
+    # where eps_S stays flat, the lowest eps_B (the first point) is the working point
+    eps_s, first = np.unique(eps_s, return_index=True)
+    eps_b_at = np.interp(eff, eps_s, eps_b[first])
+    return float(eps_b_at) if eps_b_at.ndim == 0 else eps_b_at
+
+
 def background_rejection(
     y_true, y_score, *, signal_efficiency=0.3, pos_label=None, sample_weight=None
 ):
     """Background rejection ``1 / eps_B`` at a given signal efficiency.
 
-    ``eps_B`` is interpolated linearly along the ROC curve at
-    ``eps_S = signal_efficiency``; where several thresholds give the same
-    ``eps_S``, the one with the lowest ``eps_B`` counts.
+    ``1 /`` :func:`background_efficiency` at the same working point.
 
     Parameters
     ----------
@@ -126,7 +180,11 @@ def background_rejection(
     Returns
     -------
     rejection : float or ndarray
-        ``1 / eps_B``; ``inf`` where no background passes.
+        ``1 / eps_B``; ``inf`` where no background passes. For its statistical
+        uncertainty, bootstrap :func:`background_efficiency` (finite) and
+        propagate, ``std(eps_B) / eps_B**2``: bootstrapping the rejection itself
+        gives an infinite spread as soon as one resample keeps no passing
+        background.
 
     Examples
     --------
@@ -135,17 +193,15 @@ def background_rejection(
     ...                      signal_efficiency=0.5)
     inf
     """
-    eff = np.asarray(signal_efficiency, dtype=np.float64)
-    if not np.all((eff > 0) & (eff <= 1)):
-        raise ValueError(
-            f"signal_efficiency must lie in (0, 1], got {signal_efficiency!r}"
+    eps_b_at = np.asarray(
+        background_efficiency(
+            y_true,
+            y_score,
+            signal_efficiency=signal_efficiency,
+            pos_label=pos_label,
+            sample_weight=sample_weight,
         )
-    eps_s, eps_b, _ = roc_curve(
-        y_true, y_score, pos_label=pos_label, sample_weight=sample_weight
     )
-    # where eps_S stays flat, the lowest eps_B (the first point) is the working point
-    eps_s, first = np.unique(eps_s, return_index=True)
-    eps_b_at = np.interp(eff, eps_s, eps_b[first])
     with np.errstate(divide="ignore"):
         rejection = np.where(eps_b_at > 0, 1.0 / np.maximum(eps_b_at, 1e-300), np.inf)
     return float(rejection) if rejection.ndim == 0 else rejection

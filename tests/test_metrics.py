@@ -7,6 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
 from hepclf.metrics import (
+    background_efficiency,
     background_rejection,
     background_rejection_scorer,
     make_rejection_scorer,
@@ -27,6 +28,32 @@ def test_rejection_hand_computed():
     assert_allclose(
         background_rejection(y, score, signal_efficiency=[0.75, 1.0]), [2.5, 10 / 9]
     )
+
+
+def test_background_efficiency_is_finite_where_rejection_is_not():
+    y = np.r_[np.zeros(10), np.ones(4)]
+    score = np.r_[np.arange(10) / 10, [0.95, 0.92, 0.55, 0.05]]
+    # the working points of the rejection test above, as efficiencies
+    assert background_efficiency(y, score, signal_efficiency=0.5) == 0.0
+    assert_allclose(
+        background_efficiency(y, score, signal_efficiency=[0.75, 1.0]), [0.4, 0.9]
+    )
+    # eps_S = 0.625 lies halfway between the points (0.5, 0) and (0.75, 0.4)
+    assert_allclose(background_efficiency(y, score, signal_efficiency=0.625), 0.2)
+    # weights: doubling the weight of the passing background doubles its share
+    w = np.r_[np.ones(6), 2 * np.ones(4), np.ones(4)]
+    assert_allclose(
+        background_efficiency(y, score, signal_efficiency=0.75, sample_weight=w),
+        8 / 14,
+    )
+    # string labels with the signal named
+    labels = np.where(y == 1, "top", "qcd")
+    assert_allclose(
+        background_efficiency(labels, score, signal_efficiency=0.75, pos_label="top"),
+        0.4,
+    )
+    with pytest.raises(ValueError, match="signal_efficiency"):
+        background_efficiency(y, score, signal_efficiency=1.5)
 
 
 def test_roc_curve_and_auc_agree_with_sklearn():
