@@ -11,7 +11,10 @@ with ``predict_proba`` on the same test jets, one table per detector level:
 * ``jetcnn``: ``make_pipeline(JetImager(), CNNClassifier())``, the defaults;
 * ``resnet``: the seed-000 ResNet on the same 40x40 images, three stages of two
   residual blocks (16, 32, 64 filters at 40x40, 20x20, 10x10);
-* ``best``: the best hepclf configuration found so far (see ``build_best``).
+* ``best``: the best jet-image configuration found so far (see ``build_best``);
+* ``part``: ``ConstituentSequencer`` and the ``ParticleTransformer`` on the
+  64 hardest constituents of each jet (see ``build_part``);
+* ``part_cnn``: the soft vote (mean probability) of ``part`` and ``best``.
 
 Columns: ROC AUC and background rejection ``1/eps_B`` at ``eps_S = 0.3`` and
 0.5, each with a bootstrap standard deviation over the test jets; training
@@ -25,7 +28,9 @@ Jets: generated with ``make_top_tagging`` at particle level and through the
 reuse what was made; training and test jets come from independent seeds and
 are balanced (half top, half QCD). Or ``--data FILE [FILE ...]``: files in the
 public top-tagging layout (e.g. the reference data set's ``train.h5`` and
-``test.h5``), whose ``ttv`` column gives the split (0 = train, 2 = test).
+``test.h5``), whose ``ttv`` column gives the split (0 = train, 2 = test); or
+``--data FILE.npz``: one NumPy file with ``X_train``, ``y_train``, ``X_test``
+and ``y_test`` (constituents ``(E, px, py, pz)``, labels 1 = top).
 
 Writes to ``--output-dir``: ``results.md`` (all tables), and per level
 ``<level>.md``, ``<level>.csv``, ``<level>.json`` (rows and run metadata),
@@ -51,6 +56,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
@@ -59,7 +65,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, LRScheduler
 from tqdm.auto import tqdm
 
-from hepclf import CNNClassifier, JetImager
+from hepclf import CNNClassifier, ConstituentSequencer, JetImager
 from hepclf.datasets import load_top_tagging, make_top_tagging
 from hepclf.metrics import background_efficiency, bootstrap_metric, roc_auc
 from hepclf.substructure import SubstructureFeatures
@@ -88,8 +94,13 @@ TAGGERS = {
     "bdt_m_tau21_tau32": "BDT (m, tau21, tau32)",
     "jetcnn": "JetImager + CNNClassifier (defaults)",
     "resnet": "JetImager + ResNet (16, [2, 2, 2])",
-    "best": "best: JetCNN + batch norm, cosine LR",
+    "best": "best CNN: JetCNN + batch norm, cosine LR",
+    "part": "ParticleTransformer on the 64 hardest constituents",
+    "part_cnn": "soft vote: ParticleTransformer + best CNN",
 }
+
+#: Constituents per jet seen by the particle-level taggers.
+PART_PARTICLES = 64
 
 
 # --------------------------------------------------------------------------
@@ -201,6 +212,31 @@ def build_best(*, epochs, seed, n_models=1):
     )
 
 
+def build_part(*, epochs, seed):
+    """The particle-level tagger: a ``ParticleTransformer`` on the hardest constituents.
+
+    ``ConstituentSequencer(max_particles=64)`` then
+    ``CNNClassifier("particle_transformer")`` (the module's defaults: four
+    self-attention blocks of width 64 with pairwise-feature attention bias, two
+    class-attention blocks), trained with AdamW (weight decay 0.01) and a
+    cosine learning-rate decay over ``epochs`` epochs.
+    """
+    return make_pipeline(
+        ConstituentSequencer(max_particles=PART_PARTICLES),
+        CNNClassifier(
+            "particle_transformer",
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=0.01,
+            max_epochs=epochs,
+            random_state=seed,
+            callbacks=[
+                ("lr", LRScheduler(policy="CosineAnnealingLR", T_max=epochs)),
+                *_progress("part"),
+            ],
+        ),
+    )
+
+
 def build_tagger(name, *, epochs, seed, ensemble=1):
     """A fresh, unfitted estimator for tagger ``name`` (see ``TAGGERS``)."""
     if name == "mass_cut":
@@ -242,6 +278,16 @@ def build_tagger(name, *, epochs, seed, ensemble=1):
         )
     if name == "best":
         return build_best(epochs=epochs, seed=seed, n_models=ensemble)
+    if name == "part":
+        return build_part(epochs=epochs, seed=seed)
+    if name == "part_cnn":
+        return VotingClassifier(
+            [
+                ("part", build_part(epochs=epochs, seed=seed)),
+                ("cnn", build_best(epochs=epochs, seed=seed)),
+            ],
+            voting="soft",
+        )
     raise ValueError(f"unknown tagger {name!r}; choose from {list(TAGGERS)}")
 
 
@@ -306,6 +352,34 @@ def _n_rows(path):
     with pd.HDFStore(path, mode="r") as store:
         storer = store.get_storer("table")
         return int(storer.nrows if storer.nrows is not None else storer.shape[0])
+
+
+def npz_jets(path, split, n):
+    """Up to ``n`` balanced jets of a split from a NumPy ``.npz`` file.
+
+    The file holds ``X_train``, ``y_train``, ``X_test`` and ``y_test``:
+    constituents ``(E, px, py, pz)`` of shape ``(n_jets, n_constituents, 4)``
+    and 0/1 labels (1 = top). The first ``n // 2`` QCD and ``n - n // 2`` top
+    jets are taken, in file order; ``n = -1`` takes them all.
+    """
+    with np.load(path) as data:
+        missing = {f"X_{split}", f"y_{split}"} - set(data.files)
+        if missing:
+            raise SystemExit(f"{path} has no {sorted(missing)} (it holds {data.files})")
+        X, y = data[f"X_{split}"], data[f"y_{split}"]
+    if n >= 0:
+        keep = np.zeros(len(y), dtype=bool)
+        for c, want in ((0, n // 2), (1, n - n // 2)):
+            idx = np.flatnonzero(y == c)[:want]
+            if len(idx) < want:
+                tqdm.write(
+                    f"warning: {path} holds only {len(idx)} {split} jets of class {c}"
+                )
+            keep[idx] = True
+        X, y = X[keep], y[keep]
+    if len(np.unique(y)) != 2:
+        raise SystemExit(f"the {split} split of {path} has fewer than two classes")
+    return X, y
 
 
 def file_jets(paths, split, n):
@@ -449,7 +523,7 @@ def _header(level, source, rows, args):
     n_train, n_test = rows[0]["n_train"], rows[0]["n_test"]
     return (
         f"## {level}\n\n{source}; {n_train:,} training jets, {n_test:,} test jets "
-        f"(half top, half QCD); CNN epochs {args.epochs}; seed {args.seed}; "
+        f"(half top, half QCD); network epochs {args.epochs}; seed {args.seed}; "
         f"± = bootstrap std over the test jets ({args.n_boot} resamples)."
     )
 
@@ -543,15 +617,15 @@ def parse_args(argv=None):
         type=Path,
         default=None,
         metavar="FILE",
-        help="use these top-tagging HDF5 files (ttv 0 = train, 2 = test) "
-        "instead of generating jets",
+        help="use these top-tagging HDF5 files (ttv 0 = train, 2 = test), or one "
+        ".npz file with X_train, y_train, X_test, y_test, instead of generating jets",
     )
     p.add_argument("--taggers", nargs="+", choices=list(TAGGERS), default=list(TAGGERS))
     p.add_argument(
         "--epochs",
         type=int,
         default=10,
-        help="CNN epochs",
+        help="epochs of every network",
     )
     p.add_argument(
         "--ensemble",
@@ -602,9 +676,17 @@ def _datasets(args):
     """Yield ``(level, source, X_train, y_train, X_test, y_test)``."""
     if args.data is not None:
         names = ", ".join(p.name for p in args.data)
-        X_train, y_train = file_jets(args.data, "train", args.n_train)
-        X_test, y_test = file_jets(args.data, "test", args.n_test)
-        yield "data", f"jets from {names} (ttv split)", X_train, y_train, X_test, y_test
+        if args.data[0].suffix == ".npz":
+            if len(args.data) > 1:
+                raise SystemExit("--data takes one .npz file")
+            X_train, y_train = npz_jets(args.data[0], "train", args.n_train)
+            X_test, y_test = npz_jets(args.data[0], "test", args.n_test)
+            split = "X_train and X_test"
+        else:
+            X_train, y_train = file_jets(args.data, "train", args.n_train)
+            X_test, y_test = file_jets(args.data, "test", args.n_test)
+            split = "ttv split"
+        yield "data", f"jets from {names} ({split})", X_train, y_train, X_test, y_test
         return
     for level in args.levels:
         kw = {

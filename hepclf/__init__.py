@@ -11,11 +11,13 @@ __version__ = "0.1.0.dev0"
 from .export import export_onnx
 from .imaging import JetImager
 from .models import CNNClassifier
+from .particles import ConstituentSequencer
 from .persistence import load_model, save_model
 from .substructure import SubstructureFeatures
 
 __all__ = [
     "CNNClassifier",
+    "ConstituentSequencer",
     "JetImager",
     "SubstructureFeatures",
     "__version__",

@@ -32,6 +32,7 @@ from .imaging import JetImager
 from .models import CNNClassifier
 from .models._classifier import ArrayLoader
 from .models._modules import _REGISTRY
+from .particles import ConstituentSequencer
 from .substructure import SubstructureFeatures
 
 __all__ = ["load_model", "save_model"]
@@ -43,6 +44,7 @@ FORMAT_VERSION = 1
 ESTIMATORS = {
     "hepclf.JetImager": JetImager,
     "hepclf.SubstructureFeatures": SubstructureFeatures,
+    "hepclf.ConstituentSequencer": ConstituentSequencer,
     "hepclf.CNNClassifier": CNNClassifier,
     "sklearn.pipeline.Pipeline": Pipeline,
 }

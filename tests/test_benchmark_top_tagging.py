@@ -152,3 +152,19 @@ def test_rejection_uncertainty_is_finite_when_few_background_jets_pass(bench):
         float("inf"),
         float("inf"),
     )
+
+
+def test_npz_jets_are_balanced_and_checked(bench, tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 50)
+    X = rng.random((50, 3, 4))
+    path = tmp_path / "jets.npz"
+    np.savez(path, X_train=X, y_train=y, X_test=X[:10], y_test=y[:10])
+    X_sel, y_sel = bench.npz_jets(path, "train", 21)
+    assert (int((y_sel == 0).sum()), int((y_sel == 1).sum())) == (10, 11)
+    for c in (0, 1):
+        assert_allclose(X_sel[y_sel == c], X[y == c][: int((y_sel == c).sum())])
+    assert len(bench.npz_jets(path, "test", -1)[1]) == 10
+    np.savez(path, X_train=X, y_train=y)
+    with pytest.raises(SystemExit, match="no"):
+        bench.npz_jets(path, "test", 10)

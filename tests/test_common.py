@@ -1,7 +1,8 @@
 """The scikit-learn estimator contract, for every public hepclf estimator.
 
 sklearn's ``parametrize_with_checks`` builds 2-D ``(n_samples, n_features)``
-data; hepclf's imagers and ``SubstructureFeatures`` take 3-D padded objects and
+data; hepclf's imagers, ``SubstructureFeatures`` and ``ConstituentSequencer`` take
+3-D padded objects and
 ``CNNClassifier`` takes 4-D images, so (as their tags declare) sklearn skips its
 data-driven checks for them. This module runs
 
@@ -25,7 +26,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from hepclf import CNNClassifier, JetImager, SubstructureFeatures
+from hepclf import CNNClassifier, ConstituentSequencer, JetImager, SubstructureFeatures
 
 TINY = {
     "max_epochs": 2,
@@ -40,6 +41,7 @@ TINY = {
 ESTIMATORS = {
     "JetImager": lambda: JetImager(npix=16),
     "SubstructureFeatures": lambda: SubstructureFeatures(),
+    "ConstituentSequencer": lambda: ConstituentSequencer(max_particles=32),
     "CNNClassifier": lambda: CNNClassifier(**TINY),
 }
 
@@ -228,4 +230,7 @@ def test_transformers_work_unfitted(data):
     )
     assert_allclose(
         SubstructureFeatures().transform(X), SubstructureFeatures().fit(X).transform(X)
+    )
+    assert_array_equal(
+        ConstituentSequencer().transform(X), ConstituentSequencer().fit(X).transform(X)
     )

@@ -27,7 +27,12 @@ CHECKS = {
 
 def public_names():
     names = []
-    for cls in ("JetImager", "CNNClassifier", "SubstructureFeatures"):
+    for cls in (
+        "JetImager",
+        "CNNClassifier",
+        "SubstructureFeatures",
+        "ConstituentSequencer",
+    ):
         names.append(f"hepclf.{cls}")
         for method in ("fit", "transform", "predict", "predict_proba", "partial_fit"):
             if method in vars(getattr(hepclf, cls)):

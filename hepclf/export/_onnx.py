@@ -313,6 +313,11 @@ def export_onnx(
             "predict_proba runs the network under autocast, the ONNX graph in float32; "
             "export a copy with set_params(precision='fp32') (the weights are float32)"
         )
+    if clf._input_kind() != "images":
+        raise OnnxExportError(
+            f"step {clf_name!r} (CNNClassifier) runs the particle-level module "
+            f"{clf.module!r}; ONNX export covers image models only"
+        )
     if imager is not None:
         check_is_fitted(imager)
     dtype = _check_input_dtype(input_dtype)

@@ -370,6 +370,13 @@ class CNNClassifier(NeuralNetClassifier):
             yield
 
     # -- input checks -----------------------------------------------------------------
+    def _input_kind(self):
+        """``"particles"`` for modules that declare it, else ``"images"``."""
+        module = (
+            get_module(self.module) if isinstance(self.module, str) else self.module
+        )
+        return getattr(module, "input_kind", "images")
+
     def _check_images(self, X, reset):
         name = type(self).__name__
         if isinstance(X, torch.Tensor):
@@ -381,15 +388,24 @@ class CNNClassifier(NeuralNetClassifier):
                 f"{name}: could not convert X to an array ({exc})"
             ) from exc
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-            raise ValueError(f"{name}: images must be numeric, got dtype {X.dtype}")
-        if X.ndim == 3:
-            X = X[:, np.newaxis]
-        if X.ndim != 4:
-            raise ValueError(
-                f"{name}: expected images of shape (n_samples, n_channels, height, "
-                f"width) or (n_samples, height, width), got shape {X.shape}; put an "
-                "imager (e.g. JetImager) before the classifier"
-            )
+            raise ValueError(f"{name}: X must be numeric, got dtype {X.dtype}")
+        particles = self._input_kind() == "particles"
+        if particles:
+            if X.ndim != 3 or X.shape[-1] != 4:
+                raise ValueError(
+                    f"{name}: the module {self.module!r} takes jet constituents of "
+                    "shape (n_samples, n_particles, 4) (E, px, py, pz), got shape "
+                    f"{X.shape}; put a ConstituentSequencer before the classifier"
+                )
+        else:
+            if X.ndim == 3:
+                X = X[:, np.newaxis]
+            if X.ndim != 4:
+                raise ValueError(
+                    f"{name}: expected images of shape (n_samples, n_channels, height, "
+                    f"width) or (n_samples, height, width), got shape {X.shape}; put an "
+                    "imager (e.g. JetImager) before the classifier"
+                )
         if len(X) == 0:
             raise ValueError(f"{name}: X is empty (0 samples)")
         X = np.ascontiguousarray(X, dtype=np.float32)
@@ -397,9 +413,24 @@ class CNNClassifier(NeuralNetClassifier):
             raise ValueError(
                 f"{name}: X contains NaN or inf (or values too large for float32)"
             )
+        if particles:
+            empty = ~((X[..., 1] != 0) | (X[..., 2] != 0)).any(axis=1)
+            if empty.any():
+                raise ValueError(
+                    f"{name}: jet {int(np.argmax(empty))} has no constituent with "
+                    f"non-zero pT ({int(empty.sum())} empty jet(s) in all)"
+                )
         if reset:
-            self.n_channels_ = X.shape[1]
-            self.image_shape_ = tuple(X.shape[2:])
+            self.n_channels_ = X.shape[-1] if particles else X.shape[1]
+            self.image_shape_ = (
+                tuple(X.shape[1:-1]) if particles else tuple(X.shape[2:])
+            )
+        elif particles:
+            if X.shape[-1] != self.n_channels_:
+                raise ValueError(
+                    f"{name}: X has {X.shape[-1]} features per constituent but the "
+                    f"classifier was fitted on {self.n_channels_}"
+                )
         elif (X.shape[1], *X.shape[2:]) != (self.n_channels_, *self.image_shape_):
             raise ValueError(
                 f"{name}: X has images of {X.shape[1]} channel(s) x {X.shape[2:]} but the "

@@ -1,0 +1,161 @@
+"""The particle-level network and CNNClassifier on constituent sequences."""
+
+from __future__ import annotations
+
+import joblib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from hepclf import CNNClassifier, ConstituentSequencer, load_model, save_model
+from hepclf.models import ParticleTransformer
+from hepclf.models._particle import pair_features, particle_features
+
+torch = pytest.importorskip("torch")
+
+SMALL = {
+    "module__dim": 16,
+    "module__n_heads": 2,
+    "module__n_layers": 1,
+    "module__n_class_layers": 1,
+    "module__pair_dim": 8,
+}
+
+
+def _p4(pt, eta, phi):
+    return [pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)]
+
+
+def prong_jets(n=400, seed=0, n_max=12):
+    """Class 0: one hard prong; class 1: three prongs 0.4 apart. Soft spray on both."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    X = np.zeros((n, n_max, 4))
+    for i in range(n):
+        axes = [(0.0, 0.0)] if y[i] == 0 else [(0.0, 0.0), (0.4, 0.0), (0.0, 0.4)]
+        parts = [_p4(300.0 / len(axes), *a) for a in axes]
+        for _ in range(rng.integers(2, n_max - 3)):
+            parts.append(_p4(rng.uniform(1, 5), *rng.normal(0, 0.3, 2)))
+        rng.shuffle(parts)
+        X[i, : len(parts)] = parts
+    return X, y
+
+
+def test_pair_features_by_hand():
+    p4 = torch.tensor([[_p4(10.0, 0.0, 0.0), _p4(30.0, 0.0, 0.5), [0.0] * 4]])
+    mask = torch.tensor([[True, True, False]])
+    out = pair_features(p4.double(), mask)
+    assert out.shape == (1, 4, 3, 3)
+    log_kt, log_z, log_delta, log_m2 = out[0, :, 0, 1].tolist()
+    assert log_delta == pytest.approx(np.log(0.5))
+    assert log_kt == pytest.approx(np.log(10.0 * 0.5))
+    assert log_z == pytest.approx(np.log(0.25))
+    assert log_m2 == pytest.approx(np.log(2 * 10.0 * 30.0 * (1 - np.cos(0.5))))
+    assert_allclose(out[0, :, 0, 1], out[0, :, 1, 0])  # symmetric
+    assert_array_equal(out[0, :, 2], 0.0)  # padding
+    assert_array_equal(out[0, :, :, 2], 0.0)
+
+
+def test_particle_features_by_hand():
+    p4 = torch.tensor([[_p4(50.0, 0.0, 0.1), _p4(50.0, 0.0, -0.1), [0.0] * 4]]).double()
+    feats = particle_features(p4, torch.tensor([[True, True, False]]))
+    delta_eta, delta_phi, _, _, log_pt_frac, _, delta_r = feats[0, 0].tolist()
+    assert delta_eta == pytest.approx(0.0, abs=1e-12)
+    assert delta_phi == pytest.approx(0.1)
+    # jet pT = 100 cos(0.1); fractions are shifted by 4.7 and scaled by 0.7
+    assert log_pt_frac == pytest.approx((np.log(0.5 / np.cos(0.1)) + 4.7) * 0.7)
+    assert delta_r == pytest.approx((0.1 - 0.2) * 4.0)
+    assert feats[0, 1, 1].item() == pytest.approx(-0.1)
+    assert_array_equal(feats[0, 2], 0.0)
+
+
+def test_output_ignores_padding_and_order():
+    X, _ = prong_jets(n=8)
+    net = ParticleTransformer(
+        **{k.removeprefix("module__"): v for k, v in SMALL.items()}
+    )
+    net.eval()
+    x = torch.tensor(ConstituentSequencer(max_particles=12).fit_transform(X))
+    with torch.no_grad():
+        ref = net(x)
+        padded = net(torch.cat([x, torch.zeros(8, 5, 4)], dim=1))
+        shuffled = net(x[:, torch.randperm(12)])
+    assert ref.shape == (8, 2)
+    assert_allclose(padded, ref, atol=1e-5)
+    assert_allclose(shuffled, ref, atol=1e-5)
+
+
+def test_heads_must_divide_the_width():
+    with pytest.raises(ValueError, match="n_heads=3 must divide dim=16"):
+        ParticleTransformer(dim=16, n_heads=3)
+
+
+@pytest.fixture(scope="module")
+def fitted_pipeline():
+    X, y = prong_jets()
+    pipe = make_pipeline(
+        ConstituentSequencer(max_particles=12),
+        CNNClassifier("particle_transformer", max_epochs=6, random_state=0, **SMALL),
+    )
+    return pipe.fit(X, y)
+
+
+def test_learns_prongs_and_round_trips(fitted_pipeline, tmp_path):
+    X, y = prong_jets(n=300, seed=1)
+    proba = fitted_pipeline.predict_proba(X)
+    assert roc_auc_score(y, proba[:, 1]) > 0.95
+    clf = fitted_pipeline[-1]
+    assert isinstance(clf.module_, ParticleTransformer)
+    assert (clf.n_channels_, clf.image_shape_) == (4, (12,))
+    joblib.dump(fitted_pipeline, tmp_path / "tagger.joblib")
+    loaded = joblib.load(tmp_path / "tagger.joblib")
+    assert_array_equal(loaded.predict_proba(X), proba)
+    saved = load_model(save_model(fitted_pipeline, tmp_path / "tagger.hepclf"))
+    assert_array_equal(saved.predict_proba(X), proba)
+    # any sequence length at prediction time: the network masks the padding
+    longer = loaded.set_params(constituentsequencer__max_particles=20)
+    assert_allclose(longer.predict_proba(X), proba, atol=1e-5)
+
+
+def test_in_cross_validation():
+    X, y = prong_jets(n=240, seed=2)
+    pipe = make_pipeline(
+        ConstituentSequencer(max_particles=12),
+        CNNClassifier(
+            "particle_transformer", max_epochs=6, batch_size=32, random_state=0, **SMALL
+        ),
+    )
+    scores = cross_val_score(pipe, X, y, cv=2, scoring="roc_auc")
+    assert scores.min() > 0.85
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (
+            np.zeros((4, 1, 8, 8)),
+            r"shape \(n_samples, n_particles, 4\).*ConstituentSequencer",
+        ),
+        (np.zeros((4, 5, 3)), r"shape \(n_samples, n_particles, 4\)"),
+        (np.zeros((4, 5, 4)), "jet 0 has no constituent"),
+        (np.full((4, 5, 4), np.nan), "NaN"),
+    ],
+)
+def test_bad_input(X, match):
+    clf = CNNClassifier("particle_transformer", max_epochs=1, **SMALL)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, [0, 1, 0, 1])
+
+
+def test_onnx_export_refuses_particle_models(fitted_pipeline):
+    pytest.importorskip("onnx")
+    from hepclf import export_onnx
+    from hepclf.export import OnnxExportError
+
+    with pytest.raises(OnnxExportError, match="only JetImager"):
+        export_onnx(fitted_pipeline, "unused.onnx")
+    with pytest.raises(OnnxExportError, match="ONNX export covers image models only"):
+        export_onnx(fitted_pipeline[-1], "unused.onnx")
