@@ -164,6 +164,12 @@ class CNNClassifier(NeuralNetClassifier):
     unless set through ``module__*`` parameters, so it works unchanged behind an
     imager whose image size is being grid-searched.
 
+    Modules that declare ``input_kind = "particles"`` (the registered
+    ``"particle_transformer"``) take jet constituents instead of images:
+    ``(n_samples, n_particles, 4)`` four-momenta ``(E, px, py, pz)``, zero rows
+    for padding, as made by :class:`hepclf.ConstituentSequencer`; every jet
+    needs a constituent with non-zero pT.
+
     Parameters
     ----------
     module : str or type of torch.nn.Module, default="jetcnn"
@@ -224,9 +230,11 @@ class CNNClassifier(NeuralNetClassifier):
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     n_channels_ : int
-        Channels of the training images.
+        Channels of the training images (features per constituent, 4, for a
+        particle-level module).
     image_shape_ : tuple of int
-        ``(height, width)`` of the training images.
+        ``(height, width)`` of the training images (``(n_particles,)`` of the
+        training sequences for a particle-level module).
     module_ : torch.nn.Module
         The trained network.
     history_ : skorch.history.History
@@ -237,7 +245,8 @@ class CNNClassifier(NeuralNetClassifier):
     See Also
     --------
     hepclf.JetImager : makes jet images for this classifier.
-    hepclf.models.JetCNN, hepclf.models.ResNet : the registered modules.
+    hepclf.models.JetCNN, hepclf.models.ResNet : the registered image modules.
+    hepclf.models.ParticleTransformer : the registered particle-level module.
     """
 
     def __init__(
