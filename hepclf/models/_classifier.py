@@ -219,7 +219,8 @@ class CNNClassifier(NeuralNetClassifier):
         epoch, and make ``fit`` resume from what is there: a run that was
         killed continues with the epochs it still owes (up to ``max_epochs``
         in total) and, with a ``random_state``, ends with the same model as an
-        uninterrupted run. Use a new folder for a new run.
+        uninterrupted run (on a GPU, to float32 rounding: cuDNN's backward
+        kernels are not bitwise reproducible). Use a new folder for a new run.
     **kwargs
         Any other skorch ``NeuralNet`` parameter: ``callbacks``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ``warm_start``,
