@@ -168,3 +168,22 @@ def test_npz_jets_are_balanced_and_checked(bench, tmp_path):
     np.savez(path, X_train=X, y_train=y)
     with pytest.raises(SystemExit, match="no"):
         bench.npz_jets(path, "test", 10)
+
+
+def test_pack_jets_round_trip(sample_path, tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "pack_jets", SCRIPT.parent / "pack_jets.py"
+    )
+    pack_jets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pack_jets)
+    from hepclf import ConstituentSequencer
+    from hepclf.datasets import load_top_tagging
+
+    X, _ = load_top_tagging(sample_path, split="test")
+    X = X[:200]
+    back = pack_jets.unpack(*pack_jets.pack(X, 16))
+    hardest = ConstituentSequencer(max_particles=16).fit_transform(X)
+    # the same constituents in the same order, massless and float16-rounded
+    assert_allclose(back[..., 1:], hardest[..., 1:], rtol=2e-3, atol=0.05)
+    p = np.linalg.norm(hardest[..., 1:], axis=-1)
+    assert_allclose(back[..., 0], p, rtol=2e-3, atol=0.05)
