@@ -27,8 +27,8 @@ class ConstituentSequencer(TransformerMixin, BaseEstimator):
     ----------
     max_particles : int, default=128
         Length of the output sequences. Jets with more constituents keep the
-        ``max_particles`` of highest pT (``n_dropped_`` counts what was cut in
-        the last ``transform``); shorter ones are padded with zero rows.
+        ``max_particles`` of highest pT (``n_dropped_`` counts what was cut
+        from the jets seen by ``fit``); shorter ones are padded with zero rows.
     input_format : {"epxpypz", "ptetaphi"}, default="epxpypz"
         The meaning of the input features, as for :class:`hepclf.JetImager`:
         ``(E, px, py, pz)``, or ``(pt, eta, phi)`` or ``(pt, eta, phi, mass)``
@@ -37,8 +37,8 @@ class ConstituentSequencer(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     n_dropped_ : int
-        Constituents beyond ``max_particles`` left out by the last
-        ``transform`` (the softest of their jets).
+        Constituents beyond ``max_particles`` in the jets given to ``fit`` (the
+        softest of their jets), which ``transform`` leaves out.
 
     See Also
     --------
@@ -89,9 +89,10 @@ class ConstituentSequencer(TransformerMixin, BaseEstimator):
         Returns
         -------
         self : ConstituentSequencer
-            The sequencer (``n_dropped_`` counts what the input would lose).
+            The sequencer, with ``n_dropped_`` counted on ``X``.
         """
-        self.transform(X)
+        self._validate_params()
+        self.n_dropped_ = self._sequences(X)[1]
         return self
 
     def transform(self, X):
@@ -114,6 +115,10 @@ class ConstituentSequencer(TransformerMixin, BaseEstimator):
             NaN or inf, negative energy or pT, or a jet without constituents.
         """
         self._validate_params()
+        return self._sequences(X)[0]
+
+    def _sequences(self, X):
+        """The sequences and the number of constituents cut."""
         name = type(self).__name__
         X = self._check_input(X)
         present = check_constituents(X, self.input_format, name=name)
@@ -148,8 +153,7 @@ class ConstituentSequencer(TransformerMixin, BaseEstimator):
         keep = rank < self.max_particles
         out = np.zeros((len(X), self.max_particles, 4), dtype=np.float32)
         out[jet[keep], rank[keep]] = p4[order[keep]]
-        self.n_dropped_ = int((~keep).sum())
-        return out
+        return out, int((~keep).sum())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
