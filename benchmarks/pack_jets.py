@@ -54,6 +54,8 @@ def pack(X, max_particles):
     order = np.argsort(-pt, axis=1, kind="stable")[:, :max_particles]
     px, py, pz, pt = (np.take_along_axis(a, order, axis=1) for a in (px, py, pz, pt))
     present = pt > 0
+    if not present[:, 0].all():
+        raise ValueError(f"jet {int(np.argmin(present[:, 0]))} has no constituents")
     jet_px, jet_py, jet_pz = px.sum(1), py.sum(1), pz.sum(1)
     jet_eta = np.arcsinh(jet_pz / np.hypot(jet_px, jet_py))
     jet_phi = np.arctan2(jet_py, jet_px)

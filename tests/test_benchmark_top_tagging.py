@@ -166,7 +166,7 @@ def test_npz_jets_are_balanced_and_checked(bench, tmp_path):
         assert_allclose(X_sel[y_sel == c], X[y == c][: int((y_sel == c).sum())])
     assert len(bench.npz_jets(path, "test", -1)[1]) == 10
     np.savez(path, X_train=X, y_train=y)
-    with pytest.raises(SystemExit, match="no"):
+    with pytest.raises(SystemExit, match=r"has no \['X_test', 'y_test'\]"):
         bench.npz_jets(path, "test", 10)
 
 
@@ -187,3 +187,6 @@ def test_pack_jets_round_trip(sample_path, tmp_path):
     assert_allclose(back[..., 1:], hardest[..., 1:], rtol=2e-3, atol=0.05)
     p = np.linalg.norm(hardest[..., 1:], axis=-1)
     assert_allclose(back[..., 0], p, rtol=2e-3, atol=0.05)
+    X[3] = 0.0
+    with pytest.raises(ValueError, match="jet 3 has no constituents"):
+        pack_jets.pack(X, 16)

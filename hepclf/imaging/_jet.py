@@ -9,24 +9,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils._validation import check_constituents, check_padded
+from ..utils._validation import check_constituents, check_jets
 
 INTENSITIES = ("pt", "energy", "count")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-#: Field names accepted from awkward record arrays, per input format.
-FIELDS = {
-    "epxpypz": [
-        ("E", "px", "py", "pz"),
-        ("energy", "px", "py", "pz"),
-        ("t", "x", "y", "z"),
-    ],
-    "ptetaphi": [
-        ("pt", "eta", "phi", "mass"),
-        ("pt", "eta", "phi", "m"),
-        ("pt", "eta", "phi"),
-    ],
-}
 
 
 def _wrap(phi):
@@ -209,12 +195,7 @@ class JetImager(TransformerMixin, BaseEstimator):
         return n_eta, n_phi, (eta_lo, eta_hi), (phi_lo, phi_hi), intensity
 
     def _check_input(self, X):
-        return check_padded(
-            X,
-            n_features=4 if self.input_format == "epxpypz" else (3, 4),
-            name=type(self).__name__,
-            fields=FIELDS[self.input_format],
-        )
+        return check_jets(X, self.input_format, name=type(self).__name__)
 
     # -- sklearn API --------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)

@@ -18,6 +18,7 @@ from skorch.utils import is_dataset, to_tensor
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
+from ..utils._validation import check_constituents
 from ._modules import get_module
 
 
@@ -424,7 +425,8 @@ class CNNClassifier(NeuralNetClassifier):
                 f"{name}: X contains NaN or inf (or values too large for float32)"
             )
         if particles:
-            empty = ~((X[..., 1] != 0) | (X[..., 2] != 0)).any(axis=1)
+            # padding rows are all zero; real constituents need E >= 0
+            empty = ~check_constituents(X, "epxpypz", name=name).any(axis=1)
             if empty.any():
                 raise ValueError(
                     f"{name}: jet {int(np.argmax(empty))} has no constituent with "
@@ -521,7 +523,8 @@ class CNNClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_channels, height, width)
-            Images (3-D input is taken as single-channel).
+            Images (3-D input is taken as single-channel); for a particle-level
+            module, constituents of shape ``(n_samples, n_particles, 4)``.
         y : array-like of shape (n_samples,)
             Class labels of any type.
         sample_weight : array-like of shape (n_samples,), optional
@@ -550,7 +553,8 @@ class CNNClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_channels, height, width)
-            Images.
+            Images; for a particle-level module, constituents of shape
+            ``(n_samples, n_particles, 4)``.
         y : array-like of shape (n_samples,)
             Class labels.
         classes : ignored
@@ -717,7 +721,8 @@ class CNNClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_channels, height, width)
-            Images.
+            Images; for a particle-level module, constituents of shape
+            ``(n_samples, n_particles, 4)``.
 
         Returns
         -------
@@ -732,12 +737,13 @@ class CNNClassifier(NeuralNetClassifier):
         return super().predict_proba(X)
 
     def predict(self, X):
-        """Return the most probable class label of each image.
+        """Return the most probable class label of each sample.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_channels, height, width)
-            Images.
+            Images; for a particle-level module, constituents of shape
+            ``(n_samples, n_particles, 4)``.
 
         Returns
         -------

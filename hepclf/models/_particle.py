@@ -125,10 +125,14 @@ class _Attention(nn.Module):
         self.dropout = dropout
 
     def forward(self, query, context, bias):
+        """Attention of ``query`` to ``context`` (``None``: to itself)."""
         n, nq, dim = query.shape
         h = self.n_heads
-        q = self.qkv(query)[..., :dim]
-        k, v = self.qkv(context)[..., dim:].chunk(2, dim=-1)
+        if context is None:
+            q, k, v = self.qkv(query).chunk(3, dim=-1)
+        else:
+            q = self.qkv(query)[..., :dim]
+            k, v = self.qkv(context)[..., dim:].chunk(2, dim=-1)
 
         def heads(t):
             return t.reshape(n, t.shape[1], h, dim // h).transpose(1, 2)
@@ -160,8 +164,7 @@ class _Block(nn.Module):
 
     def forward(self, x, context, bias):
         context = self.norm1(context) if context is not None else None
-        y = self.norm1(x)
-        x = x + self.attention(y, y if context is None else context, bias)
+        x = x + self.attention(self.norm1(x), context, bias)
         return x + self.feed_forward(self.norm2(x))
 
 

@@ -9,8 +9,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..imaging._jet import FIELDS
-from ..utils._validation import check_constituents, check_padded
+from ..utils._validation import check_constituents, check_jets, four_momenta
+
+#: Jets converted at a time (bounds the float64 working copy).
+CHUNK_SIZE = 4096
 
 
 class ConstituentSequencer(TransformerMixin, BaseEstimator):
@@ -67,17 +69,9 @@ class ConstituentSequencer(TransformerMixin, BaseEstimator):
         self.max_particles = max_particles
         self.input_format = input_format
 
-    def _check_input(self, X):
-        return check_padded(
-            X,
-            n_features=4 if self.input_format == "epxpypz" else (3, 4),
-            name=type(self).__name__,
-            fields=FIELDS[self.input_format],
-        )
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Check the parameters and the input; nothing is learned.
+        """Check the input and count the constituents that will be cut.
 
         Parameters
         ----------
@@ -91,8 +85,19 @@ class ConstituentSequencer(TransformerMixin, BaseEstimator):
         self : ConstituentSequencer
             The sequencer, with ``n_dropped_`` counted on ``X``.
         """
-        self._validate_params()
-        self.n_dropped_ = self._sequences(X)[1]
+        name = type(self).__name__
+        X = check_jets(X, self.input_format, name=name)
+        dropped = 0
+        for start in range(0, len(X), CHUNK_SIZE):
+            present = check_constituents(
+                X[start : start + CHUNK_SIZE],
+                self.input_format,
+                name=name,
+                offset=start,
+            )
+            counts = self._counts(present, start)
+            dropped += int(np.clip(counts - self.max_particles, 0, None).sum())
+        self.n_dropped_ = dropped
         return self
 
     def transform(self, X):
@@ -115,45 +120,33 @@ class ConstituentSequencer(TransformerMixin, BaseEstimator):
             NaN or inf, negative energy or pT, or a jet without constituents.
         """
         self._validate_params()
-        return self._sequences(X)[0]
-
-    def _sequences(self, X):
-        """The sequences and the number of constituents cut."""
         name = type(self).__name__
-        X = self._check_input(X)
-        present = check_constituents(X, self.input_format, name=name)
+        X = check_jets(X, self.input_format, name=name)
+        out = np.zeros((len(X), self.max_particles, 4), dtype=np.float32)
+        for start in range(0, len(X), CHUNK_SIZE):
+            p4, present = four_momenta(
+                X[start : start + CHUNK_SIZE],
+                self.input_format,
+                name=name,
+                offset=start,
+            )
+            self._counts(present, start)
+            pt = np.where(present, np.hypot(p4[..., 1], p4[..., 2]), -1.0)
+            order = np.argsort(-pt, axis=1, kind="stable")[:, : self.max_particles]
+            hardest = np.take_along_axis(p4, order[..., np.newaxis], axis=1)
+            kept = np.take_along_axis(present, order, axis=1)
+            out[start : start + len(p4), : order.shape[1]] = hardest * kept[..., None]
+        return out
+
+    def _counts(self, present, offset):
+        """Constituents per jet; a jet without any is an error."""
         counts = present.sum(axis=1)
         if (counts == 0).any():
             raise ValueError(
-                f"{name}: jet {int(np.argmin(counts))} has no constituents "
-                f"({int((counts == 0).sum())} empty jet(s) in all)"
+                f"{type(self).__name__}: jet {offset + int(np.argmin(counts))} has no "
+                "constituents (all rows are padding)"
             )
-        rows = X[present].astype(np.float64, copy=False)
-        if self.input_format == "epxpypz":
-            p4 = rows
-            pt = np.hypot(rows[:, 1], rows[:, 2])
-        else:
-            pt, eta, phi = rows[:, 0], rows[:, 1], rows[:, 2]
-            mass = rows[:, 3] if rows.shape[1] == 4 else 0.0
-            pz = pt * np.sinh(eta)
-            p4 = np.stack(
-                [
-                    np.sqrt((pt * np.cosh(eta)) ** 2 + mass**2),
-                    pt * np.cos(phi),
-                    pt * np.sin(phi),
-                    pz,
-                ],
-                axis=1,
-            )
-        # order within each jet by decreasing pT: sort by (jet, -pT) at once
-        jet = np.repeat(np.arange(len(X)), counts)
-        order = np.lexsort((-pt, jet))
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rank = np.arange(len(jet)) - np.repeat(starts, counts)
-        keep = rank < self.max_particles
-        out = np.zeros((len(X), self.max_particles, 4), dtype=np.float32)
-        out[jet[keep], rank[keep]] = p4[order[keep]]
-        return out, int((~keep).sum())
+        return counts
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

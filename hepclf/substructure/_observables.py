@@ -19,9 +19,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..imaging._jet import FIELDS
 from ..utils import import_optional
-from ..utils._validation import check_constituents, check_padded
+from ..utils._validation import check_jets, four_momenta
 
 #: Jets handed to FastJet at once; bounds the memory of its cluster sequences.
 CHUNK_SIZE = 4096
@@ -56,37 +55,6 @@ def _fill_doc(obj):
 
 
 # -- input ----------------------------------------------------------------------------
-def _check_input(X, input_format: str, name: str) -> np.ndarray:
-    return check_padded(
-        X,
-        n_features=4 if input_format == "epxpypz" else (3, 4),
-        name=name,
-        fields=FIELDS[input_format],
-    )
-
-
-def _four_momenta(X: np.ndarray, input_format: str, name: str, offset: int = 0):
-    """Return the ``(E, px, py, pz)`` float64 array and the constituent mask."""
-    valid = check_constituents(X, input_format, name=name, offset=offset)
-    X = X.astype(np.float64, copy=False)
-    if input_format == "epxpypz":
-        p4 = X
-    else:
-        pt, eta, phi = X[..., 0], X[..., 1], X[..., 2]
-        mass = X[..., 3] if X.shape[-1] == 4 else np.zeros_like(pt)
-        p4 = np.stack(
-            [
-                np.hypot(pt * np.cosh(eta), mass),
-                pt * np.cos(phi),
-                pt * np.sin(phi),
-                pt * np.sinh(eta),
-            ],
-            axis=-1,
-        )
-        p4[~valid] = 0.0
-    return p4, valid
-
-
 def _empty_jets(
     valid: np.ndarray, empty: str, name: str, offset: int = 0
 ) -> np.ndarray:
@@ -104,10 +72,10 @@ def _empty_jets(
 
 def _check_jets(X, input_format: str, empty: str, name: str) -> None:
     """All the input checks of ``_substructure`` (shape, values, empty jets), no physics."""
-    X = _check_input(X, input_format, name)
+    X = check_jets(X, input_format, name=name)
     for start in range(0, len(X), CHUNK_SIZE):
-        _, valid = _four_momenta(
-            X[start : start + CHUNK_SIZE], input_format, name, start
+        _, valid = four_momenta(
+            X[start : start + CHUNK_SIZE], input_format, name=name, offset=start
         )
         _empty_jets(valid, empty, name, start)
 
@@ -205,7 +173,7 @@ def _substructure(
     Returns a dict with keys among ``"mass"`` (n_jets,), ``"tau"``
     (n_jets, len(taus)) and ``"softdrop_mass"`` (n_jets,); NaN for empty jets.
     """
-    X = _check_input(X, input_format, name)
+    X = check_jets(X, input_format, name=name)
     n_jets = len(X)
     out = {}
     if mass:
@@ -216,7 +184,7 @@ def _substructure(
         out["softdrop_mass"] = np.empty(n_jets)
     for start in range(0, n_jets, chunk_size):
         stop = min(start + chunk_size, n_jets)
-        p4, valid = _four_momenta(X[start:stop], input_format, name, start)
+        p4, valid = four_momenta(X[start:stop], input_format, name=name, offset=start)
         is_empty = _empty_jets(valid, empty, name, start)
         if mass:
             out["mass"][start:stop] = np.where(is_empty, np.nan, _mass(p4))

@@ -6,6 +6,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: Field names accepted from awkward record arrays of jet constituents, per
+#: input format (the first complete list wins).
+FIELDS = {
+    "epxpypz": [
+        ("E", "px", "py", "pz"),
+        ("energy", "px", "py", "pz"),
+        ("t", "x", "y", "z"),
+    ],
+    "ptetaphi": [
+        ("pt", "eta", "phi", "mass"),
+        ("pt", "eta", "phi", "m"),
+        ("pt", "eta", "phi"),
+    ],
+}
+
 
 def _is_awkward(X) -> bool:
     return type(X).__module__.startswith("awkward")
@@ -234,3 +249,48 @@ def check_constituents(X: np.ndarray, input_format: str, *, name: str, offset: i
         if negative.any():
             raise ValueError(f"{name}: negative mass in jet {first(negative)}")
     return present
+
+
+def check_jets(X, input_format: str, *, name: str) -> np.ndarray:
+    """Padded jet constituents in ``input_format`` (see :func:`check_padded`).
+
+    ``(E, px, py, pz)`` rows for ``"epxpypz"``; ``(pt, eta, phi)`` or
+    ``(pt, eta, phi, mass)`` rows for ``"ptetaphi"``; awkward records may carry
+    the field names of :data:`FIELDS`.
+    """
+    return check_padded(
+        X,
+        n_features=4 if input_format == "epxpypz" else (3, 4),
+        name=name,
+        fields=FIELDS[input_format],
+    )
+
+
+def four_momenta(X: np.ndarray, input_format: str, *, name: str, offset: int = 0):
+    """Float64 ``(E, px, py, pz)`` of padded constituents, and the mask of real ones.
+
+    Runs :func:`check_constituents`; ``(pt, eta, phi[, mass])`` rows are
+    converted (massless without a mass column); padding rows are zero.
+
+    Returns
+    -------
+    p4 : ndarray of shape (n_samples, n_items, 4), float64
+    present : ndarray of bool, shape (n_samples, n_items)
+    """
+    present = check_constituents(X, input_format, name=name, offset=offset)
+    X = X.astype(np.float64, copy=False)
+    if input_format == "epxpypz":
+        return X, present
+    pt, eta, phi = X[..., 0], X[..., 1], X[..., 2]
+    mass = X[..., 3] if X.shape[-1] == 4 else np.zeros_like(pt)
+    p4 = np.stack(
+        [
+            np.hypot(pt * np.cosh(eta), mass),
+            pt * np.cos(phi),
+            pt * np.sin(phi),
+            pt * np.sinh(eta),
+        ],
+        axis=-1,
+    )
+    p4[~present] = 0.0
+    return p4, present

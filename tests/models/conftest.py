@@ -46,3 +46,32 @@ def assert_same_training(actual, expected):
         np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
     else:
         np.testing.assert_array_equal(actual, expected)
+
+
+#: a small, fast particle transformer for tests
+SMALL = {
+    "module__dim": 16,
+    "module__n_heads": 2,
+    "module__n_layers": 1,
+    "module__n_class_layers": 1,
+    "module__pair_dim": 8,
+}
+
+
+def _p4(pt, eta, phi):
+    return [pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)]
+
+
+def prong_jets(n=400, seed=0, n_max=12):
+    """Class 0: one hard prong; class 1: three prongs 0.4 apart. Soft spray on both."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    X = np.zeros((n, n_max, 4))
+    for i in range(n):
+        axes = [(0.0, 0.0)] if y[i] == 0 else [(0.0, 0.0), (0.4, 0.0), (0.0, 0.4)]
+        parts = [_p4(300.0 / len(axes), *a) for a in axes]
+        for _ in range(rng.integers(2, n_max - 3)):
+            parts.append(_p4(rng.uniform(1, 5), *rng.normal(0, 0.3, 2)))
+        rng.shuffle(parts)
+        X[i, : len(parts)] = parts
+    return X, y

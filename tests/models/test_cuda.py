@@ -1,6 +1,7 @@
 """The CUDA path: training and inference on a GPU, mixed precision, and models
-saved on a GPU machine loading on a CPU-only one. Skipped without CUDA (run
-them on a GPU machine: ``pytest tests/models/test_cuda.py``)."""
+saved on a GPU machine loading on a CPU-only one. Marked ``gpu``
+and skipped without CUDA (run them on a GPU machine:
+``pytest tests/models/test_cuda.py``)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from sklearn.pipeline import make_pipeline
 
 from hepclf import CNNClassifier, ConstituentSequencer, JetImager, save_model
 
-from .conftest import TINY, make_blob_images
-from .test_particle import SMALL, prong_jets
+from .conftest import SMALL, TINY, make_blob_images, prong_jets
 
 torch = pytest.importorskip("torch")
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device"),
+]
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
@@ -47,7 +50,7 @@ def test_trains_and_predicts_on_cuda(precision):
     assert_allclose(proba, cpu_proba, atol=tolerance)
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
 def test_particle_transformer_on_cuda(precision):
     X, y = prong_jets()
     pipe = make_pipeline(
@@ -62,7 +65,9 @@ def test_particle_transformer_on_cuda(precision):
     ).fit(X, y)
     assert pipe[-1].device_.type == "cuda"
     X_new, y_new = prong_jets(n=300, seed=1)
-    assert roc_auc_score(y_new, pipe.predict_proba(X_new)[:, 1]) > 0.95
+    proba = pipe.predict_proba(X_new)
+    assert np.isfinite(proba).all()
+    assert roc_auc_score(y_new, proba[:, 1]) > 0.95
 
 
 LOAD_ON_CPU = """

@@ -14,34 +14,10 @@ from hepclf import CNNClassifier, ConstituentSequencer, load_model, save_model
 from hepclf.models import ParticleTransformer
 from hepclf.models._particle import pair_features, particle_features
 
+from .conftest import SMALL, _p4, prong_jets
+
+# (tests/models/conftest.py skips the whole folder without torch)
 torch = pytest.importorskip("torch")
-
-SMALL = {
-    "module__dim": 16,
-    "module__n_heads": 2,
-    "module__n_layers": 1,
-    "module__n_class_layers": 1,
-    "module__pair_dim": 8,
-}
-
-
-def _p4(pt, eta, phi):
-    return [pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)]
-
-
-def prong_jets(n=400, seed=0, n_max=12):
-    """Class 0: one hard prong; class 1: three prongs 0.4 apart. Soft spray on both."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    X = np.zeros((n, n_max, 4))
-    for i in range(n):
-        axes = [(0.0, 0.0)] if y[i] == 0 else [(0.0, 0.0), (0.4, 0.0), (0.0, 0.4)]
-        parts = [_p4(300.0 / len(axes), *a) for a in axes]
-        for _ in range(rng.integers(2, n_max - 3)):
-            parts.append(_p4(rng.uniform(1, 5), *rng.normal(0, 0.3, 2)))
-        rng.shuffle(parts)
-        X[i, : len(parts)] = parts
-    return X, y
 
 
 def test_pair_features_by_hand():
@@ -142,6 +118,8 @@ def test_in_cross_validation():
         (np.zeros((4, 5, 3)), r"shape \(n_samples, n_particles, 4\)"),
         (np.zeros((4, 5, 4)), "jet 0 has no constituent"),
         (np.full((4, 5, 4), np.nan), "NaN"),
+        (np.tile([[[5.0, 0.0, 0.0, 5.0]]], (4, 5, 1)), "zero transverse momentum"),
+        (np.tile([[[-5.0, 3.0, 4.0, 0.0]]], (4, 5, 1)), "negative energy in jet 0"),
     ],
 )
 def test_bad_input(X, match):
