@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..utils._tags import ConstituentInputMixin
 from ..utils._validation import check_constituents, check_jets
 
 INTENSITIES = ("pt", "energy", "count")
@@ -46,7 +47,7 @@ def _check_npix(npix):
     return n_eta, n_phi
 
 
-class JetImager(TransformerMixin, BaseEstimator):
+class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
     """Turn jet constituents into jet images.
 
     Each jet becomes an image in the (pseudorapidity eta, azimuth phi) plane: the
@@ -293,13 +294,6 @@ class JetImager(TransformerMixin, BaseEstimator):
                 ) from None
             return None
         return jet_images
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        return tags
 
     # -- the arithmetic -------------------------------------------------------------
     def _constituents(self, X, offset, need_energy):

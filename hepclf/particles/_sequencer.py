@@ -9,13 +9,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..utils._tags import ConstituentInputMixin
 from ..utils._validation import check_constituents, check_jets, four_momenta
 
 #: Jets converted at a time (bounds the float64 working copy).
 CHUNK_SIZE = 4096
 
 
-class ConstituentSequencer(TransformerMixin, BaseEstimator):
+class ConstituentSequencer(ConstituentInputMixin, TransformerMixin, BaseEstimator):
     """Turn jet constituents into pT-ordered ``(E, px, py, pz)`` sequences.
 
     The input of particle-level networks such as
@@ -147,10 +148,3 @@ class ConstituentSequencer(TransformerMixin, BaseEstimator):
                 "constituents (all rows are padding)"
             )
         return counts
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        return tags

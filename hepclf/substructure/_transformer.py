@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..utils._tags import ConstituentInputMixin
 from ._observables import CHUNK_SIZE, _check_jets, _fill_doc, _ratio, _substructure
 
 #: The observables ``SubstructureFeatures`` can compute, in output order.
@@ -25,7 +26,7 @@ _TAUS_NEEDED = {
 
 
 @_fill_doc
-class SubstructureFeatures(TransformerMixin, BaseEstimator):
+class SubstructureFeatures(ConstituentInputMixin, TransformerMixin, BaseEstimator):
     """Turn jet constituents into classic jet-substructure observables.
 
     Each jet becomes one row of a 2-D feature table, ready for any sklearn
@@ -210,10 +211,3 @@ class SubstructureFeatures(TransformerMixin, BaseEstimator):
             The names of the observables, in column order.
         """
         return np.asarray(self._features(), dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        return tags
