@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hepclf import ConstituentSequencer
+
 SPLITS = ("train", "test")
 
 
@@ -49,13 +51,10 @@ def pack(X, max_particles):
     axis : ndarray of shape (n_jets, 2), float32
         ``(eta, phi)`` of the sum of the kept constituents.
     """
-    px, py, pz = (X[..., i].astype(np.float64) for i in (1, 2, 3))
+    hardest = ConstituentSequencer(max_particles=max_particles).fit_transform(X)
+    px, py, pz = (hardest[..., i].astype(np.float64) for i in (1, 2, 3))
     pt = np.hypot(px, py)
-    order = np.argsort(-pt, axis=1, kind="stable")[:, :max_particles]
-    px, py, pz, pt = (np.take_along_axis(a, order, axis=1) for a in (px, py, pz, pt))
     present = pt > 0
-    if not present[:, 0].all():
-        raise ValueError(f"jet {int(np.argmin(present[:, 0]))} has no constituents")
     jet_px, jet_py, jet_pz = px.sum(1), py.sum(1), pz.sum(1)
     jet_eta = np.arcsinh(jet_pz / np.hypot(jet_px, jet_py))
     jet_phi = np.arctan2(jet_py, jet_px)
@@ -71,7 +70,11 @@ def pack(X, max_particles):
 
 
 def unpack(constituents, axis):
-    """Massless ``(E, px, py, pz)`` float32 constituents from :func:`pack`'s output."""
+    """Massless ``(E, px, py, pz)`` float32 constituents from :func:`pack`'s output.
+
+    Converted in place of the packed order (re-sorting by the recomputed pT
+    could swap constituents of equal float16 pT).
+    """
     pt, deta, dphi = (constituents[..., i].astype(np.float64) for i in range(3))
     eta = deta + axis[:, :1]
     phi = dphi + axis[:, 1:]
