@@ -356,6 +356,14 @@ def _n_rows(path):
         return int(storer.nrows if storer.nrows is not None else storer.shape[0])
 
 
+def _first_per_class(y, wanted):
+    """Mask of the first ``wanted[c]`` jets of each class ``c``, in file order."""
+    keep = np.zeros(len(y), dtype=bool)
+    for c, n in wanted.items():
+        keep[np.flatnonzero(y == c)[: max(n, 0)]] = True
+    return keep
+
+
 def npz_jets(path, split, n):
     """Up to ``n`` balanced jets of a split from a NumPy ``.npz`` file.
 
@@ -370,15 +378,14 @@ def npz_jets(path, split, n):
             raise SystemExit(f"{path} has no {sorted(missing)} (it holds {data.files})")
         X, y = data[f"X_{split}"], data[f"y_{split}"]
     if n >= 0:
-        keep = np.zeros(len(y), dtype=bool)
-        for c, want in ((0, n // 2), (1, n - n // 2)):
-            idx = np.flatnonzero(y == c)[:want]
-            if len(idx) < want:
-                tqdm.write(
-                    f"warning: {path} holds only {len(idx)} {split} jets of class {c}"
-                )
-            keep[idx] = True
+        want = {0: n // 2, 1: n - n // 2}
+        keep = _first_per_class(y, want)
         X, y = X[keep], y[keep]
+        for c, wanted in want.items():
+            if (have := int((y == c).sum())) < wanted:
+                tqdm.write(
+                    f"warning: {path} holds only {have} {split} jets of class {c}"
+                )
     if len(np.unique(y)) != 2:
         raise SystemExit(f"the {split} split of {path} has fewer than two classes")
     return X, y
@@ -403,10 +410,7 @@ def file_jets(paths, split, n):
                 path, split=split, start=start, stop=start + READ_CHUNK
             )
             if want is not None:
-                keep = np.zeros(len(y), dtype=bool)
-                for c in (0, 1):
-                    idx = np.flatnonzero(y == c)[: max(want[c] - have[c], 0)]
-                    keep[idx] = True
+                keep = _first_per_class(y, {c: want[c] - have[c] for c in want})
                 X, y = X[keep], y[keep]
             for c in (0, 1):
                 have[c] += int((y == c).sum())
