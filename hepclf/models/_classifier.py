@@ -383,10 +383,11 @@ class CNNClassifier(NeuralNetClassifier):
     # -- input checks -----------------------------------------------------------------
     def _input_kind(self):
         """``"particles"`` for modules that declare it, else ``"images"``."""
-        module = (
-            get_module(self.module) if isinstance(self.module, str) else self.module
-        )
-        return getattr(module, "input_kind", "images")
+        return getattr(self._module_class(), "input_kind", "images")
+
+    def _module_class(self):
+        """The module class (or instance) that ``module`` names."""
+        return get_module(self.module) if isinstance(self.module, str) else self.module
 
     def _check_images(self, X, reset):
         name = type(self).__name__
@@ -493,9 +494,7 @@ class CNNClassifier(NeuralNetClassifier):
     def initialize_module(self):
         """Build ``module_``, filling in the image shape and classes seen at fit."""
         kwargs = self.get_params_for("module")
-        module = (
-            get_module(self.module) if isinstance(self.module, str) else self.module
-        )
+        module = self._module_class()
         if isinstance(module, type) and hasattr(self, "n_channels_"):
             accepted = inspect.signature(module).parameters
             inferred = {
