@@ -119,7 +119,12 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
     draw them with ``imshow(image, origin="lower", extent=(*eta_range, *phi_range))``.
 
     Centring, rotation and flipping act on (eta, phi) as Euclidean coordinates,
-    as in the usual jet-image recipe (arXiv:1701.08784).
+    as in the usual jet-image recipe (arXiv:1701.08784). They use per-jet float64
+    sums, whose last bit can depend on the order of the constituents: a
+    constituent within rounding (~1e-16) of a pixel edge relative to the centroid
+    may then fall on either side. With ``center``, ``rotate`` and ``flip`` all
+    off, the given (eta, phi) are binned as they are, so a constituent's pixel
+    depends on nothing else in the jet.
 
     Examples
     --------
@@ -343,13 +348,18 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
                 total[nonempty] = np.add.reduceat(weights, starts)
             return total
 
-        sum_pt = per_jet_sum(pt)
-        safe = np.where(sum_pt > 0, sum_pt, 1.0)
-        dphi_ref = _wrap(phi - phi_ref[jet])
-        eta_c = per_jet_sum(pt * eta) / safe
-        phi_c = phi_ref + per_jet_sum(pt * dphi_ref) / safe
-        x = eta - eta_c[jet]
-        y = _wrap(phi - phi_c[jet])
+        if self.center or self.rotate or self.flip:
+            sum_pt = per_jet_sum(pt)
+            safe = np.where(sum_pt > 0, sum_pt, 1.0)
+            dphi_ref = _wrap(phi - phi_ref[jet])
+            eta_c = per_jet_sum(pt * eta) / safe
+            phi_c = phi_ref + per_jet_sum(pt * dphi_ref) / safe
+            x = eta - eta_c[jet]
+            y = _wrap(phi - phi_c[jet])
+        else:
+            # absolute coordinates as given: no round trip through the centroid,
+            # whose rounding depends on the constituent order
+            x, y = eta, _wrap(phi)
 
         if self.rotate:
             sxx, syy, sxy = (
@@ -365,7 +375,7 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
             for coord in (x, y):
                 balance = per_jet_sum(pt * np.sign(coord))
                 coord *= np.where(balance < 0, -1.0, 1.0)[jet]
-        if not self.center:
+        if not self.center and (self.rotate or self.flip):
             x = x + eta_c[jet]
             y = _wrap(y + phi_c[jet])
 

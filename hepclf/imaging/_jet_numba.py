@@ -92,23 +92,31 @@ def _jet_images(
                     for c in range(n_eta):
                         out[j, k, r, c] = 0.0
             continue
-        # centroid, with the first constituent's phi as wrap-around reference
-        ref = phi[0]
-        s_pt = 0.0
-        s_eta = 0.0
-        s_dphi = 0.0
-        for i in range(m):
-            s_pt += pt[i]
-            s_eta += pt[i] * eta[i]
-            s_dphi += pt[i] * _wrap(phi[i] - ref)
-        safe = s_pt if s_pt > 0 else 1.0
-        eta_c = s_eta / safe
-        phi_c = ref + s_dphi / safe
         x = eta  # reuse the buffers for the image coordinates
         y = phi
-        for i in range(m):
-            x[i] = eta[i] - eta_c
-            y[i] = _wrap(phi[i] - phi_c)
+        eta_c = 0.0
+        phi_c = 0.0
+        if center or rotate or flip:
+            # centroid, with the first constituent's phi as wrap-around reference
+            ref = phi[0]
+            s_pt = 0.0
+            s_eta = 0.0
+            s_dphi = 0.0
+            for i in range(m):
+                s_pt += pt[i]
+                s_eta += pt[i] * eta[i]
+                s_dphi += pt[i] * _wrap(phi[i] - ref)
+            safe = s_pt if s_pt > 0 else 1.0
+            eta_c = s_eta / safe
+            phi_c = ref + s_dphi / safe
+            for i in range(m):
+                x[i] = eta[i] - eta_c
+                y[i] = _wrap(phi[i] - phi_c)
+        else:
+            # absolute coordinates as given: no round trip through the centroid,
+            # whose rounding depends on the constituent order
+            for i in range(m):
+                y[i] = _wrap(phi[i])
         if rotate:
             sxx = 0.0
             syy = 0.0
@@ -136,7 +144,7 @@ def _jet_images(
             if by < 0:
                 for i in range(m):
                     y[i] = -y[i]
-        if not center:
+        if not center and (rotate or flip):
             for i in range(m):
                 x[i] = x[i] + eta_c
                 y[i] = _wrap(y[i] + phi_c)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -221,6 +223,27 @@ def test_padding_permutation_ragged_and_chunking_change_nothing():
     assert_array_equal(
         JetImager(input_format="ptetaphi", chunk_size=3).fit_transform(jets), ref
     )
+
+
+ENGINES = ["numpy"] + (["numba"] if importlib.util.find_spec("numba") else [])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_uncentred_constituent_on_a_pixel_edge_stays_put(engine):
+    # eta = 0.6 is the edge between columns 15 and 16 of 20 pixels over [-1, 1):
+    # without centring, its pixel must not depend on the other constituents or
+    # their order (found by hypothesis: a round trip through the centroid moved it)
+    eta = -0.26113584
+    jet = np.array(
+        [[3.0, eta, 0.0], [1.0, 0.6, 0.0], [188.0, eta, 0.0]] + [[1.0, eta, 0.0]] * 9
+    )
+    raw = {"center": False, "rotate": False, "flip": False, "normalize": False}
+    imager = JetImager(npix=20, input_format="ptetaphi", engine=engine, **raw)
+    column = int(np.floor((0.6 + 1.0) * 10.0))
+    rng = np.random.default_rng(1)
+    for _ in range(1000):
+        img = imager.fit_transform(jet[rng.permutation(len(jet))][None])
+        assert img[0, 0, 10, column] == 1.0
 
 
 def test_awkward_input():
