@@ -10,7 +10,12 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils._tags import ConstituentInputMixin
-from ..utils._validation import check_constituents, check_jets, four_momenta
+from ..utils._validation import (
+    check_constituents,
+    check_jets,
+    check_not_empty,
+    four_momenta,
+)
 
 #: Jets converted at a time (bounds the float64 working copy).
 CHUNK_SIZE = 4096
@@ -96,7 +101,7 @@ class ConstituentSequencer(ConstituentInputMixin, TransformerMixin, BaseEstimato
                 name=name,
                 offset=start,
             )
-            counts = self._counts(present, start)
+            counts = check_not_empty(present, name=name, offset=start)
             dropped += int(np.clip(counts - self.max_particles, 0, None).sum())
         self.n_dropped_ = dropped
         return self
@@ -131,20 +136,10 @@ class ConstituentSequencer(ConstituentInputMixin, TransformerMixin, BaseEstimato
                 name=name,
                 offset=start,
             )
-            self._counts(present, start)
+            check_not_empty(present, name=name, offset=start)
             pt = np.where(present, np.hypot(p4[..., 1], p4[..., 2]), -1.0)
             order = np.argsort(-pt, axis=1, kind="stable")[:, : self.max_particles]
             hardest = np.take_along_axis(p4, order[..., np.newaxis], axis=1)
             kept = np.take_along_axis(present, order, axis=1)
             out[start : start + len(p4), : order.shape[1]] = hardest * kept[..., None]
         return out
-
-    def _counts(self, present, offset):
-        """Constituents per jet; a jet without any is an error."""
-        counts = present.sum(axis=1)
-        if (counts == 0).any():
-            raise ValueError(
-                f"{type(self).__name__}: jet {offset + int(np.argmin(counts))} has no "
-                "constituents (all rows are padding)"
-            )
-        return counts

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils import import_optional
-from ..utils._validation import check_jets, four_momenta
+from ..utils._validation import check_jets, check_not_empty, four_momenta
 
 #: Jets handed to FastJet at once; bounds the memory of its cluster sequences.
 CHUNK_SIZE = 4096
@@ -59,15 +59,15 @@ def _empty_jets(
     valid: np.ndarray, empty: str, name: str, offset: int = 0
 ) -> np.ndarray:
     """Mask of jets without constituents; raise when ``empty="raise"``."""
-    is_empty = ~valid.any(axis=1)
-    if empty == "raise" and is_empty.any():
-        jet = offset + int(np.argmax(is_empty))
-        raise ValueError(
-            f"{name}: jet {jet} has no constituents (all rows are padding), so its "
-            "substructure observables are undefined; remove empty jets, or pass "
-            "empty='nan' to get NaN for them"
+    if empty == "raise":
+        check_not_empty(
+            valid,
+            name=name,
+            offset=offset,
+            advice=", so its substructure observables are undefined; remove empty "
+            "jets, or pass empty='nan' to get NaN for them",
         )
-    return is_empty
+    return ~valid.any(axis=1)
 
 
 def _check_jets(X, input_format: str, empty: str, name: str) -> None:

@@ -251,6 +251,21 @@ def check_constituents(X: np.ndarray, input_format: str, *, name: str, offset: i
     return present
 
 
+def check_not_empty(present: np.ndarray, *, name: str, offset: int = 0, advice=""):
+    """Constituents per jet; raise for the first jet that has none.
+
+    ``present`` is the mask of :func:`check_constituents`; ``offset`` is the
+    index of its first jet, and ``advice`` ends the error message.
+    """
+    counts = present.sum(axis=1)
+    if (counts == 0).any():
+        raise ValueError(
+            f"{name}: jet {offset + int(np.argmin(counts))} has no constituents "
+            f"(all rows are padding){advice}"
+        )
+    return counts
+
+
 def check_jets(X, input_format: str, *, name: str) -> np.ndarray:
     """Padded jet constituents in ``input_format`` (see :func:`check_padded`).
 
