@@ -23,6 +23,8 @@ from hepclf.datasets._generate import (
     _top_decays,
 )
 
+from .._kinematics import p4
+
 IDEAL = {
     "track_resolution": (0, 0),
     "ecal_resolution": (0, 0),
@@ -32,21 +34,15 @@ IDEAL = {
 }
 
 
-def _p4(pt, eta, phi, m=0.0):
-    """(E, px, py, pz) rows from pt, eta, phi, mass."""
-    pt, eta, phi, m = np.broadcast_arrays(*map(np.asarray, (pt, eta, phi, m)))
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    e = np.sqrt(px**2 + py**2 + pz**2 + m**2)
-    return np.column_stack([e, px, py, pz]).astype(np.float64)
-
-
-def _kinematics(p4):
-    p4 = np.asarray(p4, dtype=np.float64)
-    pt = np.hypot(p4[..., 1], p4[..., 2])
+def _kinematics(momenta):
+    momenta = np.asarray(momenta, dtype=np.float64)
+    pt = np.hypot(momenta[..., 1], momenta[..., 2])
     with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.arcsinh(p4[..., 3] / pt)
-    phi = np.arctan2(p4[..., 2], p4[..., 1])
-    m = np.sqrt(np.maximum(p4[..., 0] ** 2 - np.sum(p4[..., 1:] ** 2, axis=-1), 0))
+        eta = np.arcsinh(momenta[..., 3] / pt)
+    phi = np.arctan2(momenta[..., 2], momenta[..., 1])
+    m = np.sqrt(
+        np.maximum(momenta[..., 0] ** 2 - np.sum(momenta[..., 1:] ** 2, axis=-1), 0)
+    )
     return pt, eta, phi, m
 
 
@@ -148,14 +144,14 @@ def test_top_decays_without_tops():
 
 def test_photon_lands_at_cell_centre():
     det = SimpleDetector(**IDEAL)
-    out = det.simulate(_p4(20.0, 0.23, 1.0), pid=[22], charge=[0], random_state=0)
+    out = det.simulate(p4(20.0, 0.23, 1.0)[None], pid=[22], charge=[0], random_state=0)
     assert out.shape == (1, 4)
     _pt, eta, phi, m = _kinematics(out)
     d_phi = 2 * math.pi / 63
     assert_allclose(eta, -3.0 + 32.5 * 0.1, atol=1e-12)  # cell 32 of 60 in eta
     assert_allclose(phi, -math.pi + (math.floor((1.0 + math.pi) / d_phi) + 0.5) * d_phi)
     assert_allclose(m, 0.0, atol=1e-6)
-    assert_allclose(out[0, 0], _p4(20.0, 0.23, 1.0)[0, 0])  # energy kept
+    assert_allclose(out[0, 0], p4(20.0, 0.23, 1.0)[0])  # energy kept
 
 
 def test_cell_index_and_centre_round_trip():
@@ -173,7 +169,7 @@ def test_cell_index_and_centre_round_trip():
 def test_cells_conserve_energy_before_smearing():
     rng = np.random.default_rng(1)
     n = 300
-    p = _p4(rng.exponential(5.0, n), rng.uniform(-2.9, 2.9, n), rng.uniform(-3, 3, n))
+    p = p4(rng.exponential(5.0, n), rng.uniform(-2.9, 2.9, n), rng.uniform(-3, 3, n))
     pid = rng.choice([22, 130, 2112, -2112, 11], n)  # photons, K0L, neutrons, electrons
     charge = np.where(np.abs(pid) == 11, -1.0, 0.0)
     out = SimpleDetector(**IDEAL, track_pt_min=1e9).simulate(p, pid, charge, 0)
@@ -184,7 +180,7 @@ def test_cells_conserve_energy_before_smearing():
 
 
 def test_ecal_and_hcal_of_one_cell_make_one_tower():
-    p = np.vstack([_p4(10.0, 0.51, 0.01), _p4(5.0, 0.52, 0.02, m=0.94)])
+    p = np.vstack([p4(10.0, 0.51, 0.01), p4(5.0, 0.52, 0.02, mass=0.94)])
     out = SimpleDetector(**IDEAL).simulate(p, [22, 2112], [0, 0], 0)
     assert out.shape == (1, 4)
     assert_allclose(out[0, 0], p[:, 0].sum())
@@ -194,14 +190,14 @@ def test_tracks_pass_threshold():
     det = SimpleDetector(**IDEAL, track_pt_min=1.0)
     p = np.vstack(
         [
-            _p4(2.0, 0.5, 0.3, m=0.1396),  # pi+ above threshold: track
-            _p4(0.8, -0.52, 2.0, m=0.1396),  # pi- below: HCAL
-            _p4(5.0, 2.73, -1.0, m=0.1396),  # pi+ outside the tracker: HCAL
-            _p4(30.0, 1.0, 1.0, m=0.1057),  # mu-: track
-            _p4(0.5, 1.0, -2.0, m=0.1057),  # mu- below threshold: lost
-            _p4(50.0, 0.0, 0.0),  # neutrino: lost
-            _p4(0.7, 1.46, -2.5, m=0.000511),  # e- below threshold: ECAL
-            _p4(10.0, 3.5, 0.0),  # photon beyond the calorimeter: lost
+            p4(2.0, 0.5, 0.3, mass=0.1396),  # pi+ above threshold: track
+            p4(0.8, -0.52, 2.0, mass=0.1396),  # pi- below: HCAL
+            p4(5.0, 2.73, -1.0, mass=0.1396),  # pi+ outside the tracker: HCAL
+            p4(30.0, 1.0, 1.0, mass=0.1057),  # mu-: track
+            p4(0.5, 1.0, -2.0, mass=0.1057),  # mu- below threshold: lost
+            p4(50.0, 0.0, 0.0),  # neutrino: lost
+            p4(0.7, 1.46, -2.5, mass=0.000511),  # e- below threshold: ECAL
+            p4(10.0, 3.5, 0.0),  # photon beyond the calorimeter: lost
         ]
     )
     pid = [211, -211, 211, 13, 13, 12, 11, 22]
@@ -219,7 +215,7 @@ def test_tracks_pass_threshold():
 def test_smearing_is_reproducible_and_seeded():
     rng = np.random.default_rng(2)
     n = 200
-    p = _p4(rng.exponential(8.0, n), rng.uniform(-2.4, 2.4, n), rng.uniform(-3, 3, n))
+    p = p4(rng.exponential(8.0, n), rng.uniform(-2.4, 2.4, n), rng.uniform(-3, 3, n))
     pid = rng.choice([22, 211, -211, 2112], n)
     charge = np.sign(pid) * (np.abs(pid) == 211)
     det = SimpleDetector()
@@ -239,12 +235,12 @@ def test_smearing_is_reproducible_and_seeded():
 def test_resolutions_have_the_documented_size():
     gen = np.random.default_rng(3)
     det = SimpleDetector()
-    photon = _p4(100.0, 0.0, 0.0)
+    photon = p4(100.0, 0.0, 0.0)[None]
     e = np.array([det.simulate(photon, [22], [0], gen)[0, 0] for _ in range(3000)])
     # 10 %/sqrt(100) (+) 1 % = 1.414 % of 100 GeV
     assert_allclose(e.mean(), 100.0, atol=0.15)
     assert_allclose(e.std(), 100 * math.hypot(0.1 / 10, 0.01), rtol=0.06)
-    pion = _p4(100.0, 0.0, 0.0, m=0.1396)
+    pion = p4(100.0, 0.0, 0.0, mass=0.1396)[None]
     pt = np.array(
         [_kinematics(det.simulate(pion, [211], [1], gen))[0][0] for _ in range(3000)]
     )
@@ -256,10 +252,10 @@ def test_cell_thresholds():
     det = SimpleDetector(ecal_resolution=(0, 0), hcal_resolution=(0, 0))
     p = np.vstack(
         [
-            _p4(0.4, 0.0, 0.0),  # E = pT at eta = 0; separate phi cells
-            _p4(0.6, 0.0, 1.0),
-            _p4(0.9, 0.0, -1.0),
-            _p4(1.1, 0.0, 2.0),
+            p4(0.4, 0.0, 0.0),  # E = pT at eta = 0; separate phi cells
+            p4(0.6, 0.0, 1.0),
+            p4(0.9, 0.0, -1.0),
+            p4(1.1, 0.0, 2.0),
         ]
     )
     out = det.simulate(p, [22, 22, 130, 130], [0, 0, 0, 0])
@@ -269,7 +265,7 @@ def test_cell_thresholds():
 def test_empty_and_invisible_input():
     det = SimpleDetector()
     assert det.simulate(np.zeros((0, 4)), [], [], 0).shape == (0, 4)
-    assert det.simulate(_p4(50.0, 0.0, 0.0), [14], [0], 0).shape == (0, 4)
+    assert det.simulate(p4(50.0, 0.0, 0.0)[None], [14], [0], 0).shape == (0, 4)
     # no transverse momentum (at rest, or along the beam): not detected
     beam = np.array([[0.135, 0.0, 0.0, 0.0], [100.0, 0.0, 0.0, 100.0]])
     assert det.simulate(beam, [111, 22], [0, 0], 0).shape == (0, 4)

@@ -3,6 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from .._kinematics import p4
+
 torch = pytest.importorskip("torch")
 
 #: a small, fast network for tests: one conv block, one dense layer
@@ -58,10 +60,6 @@ SMALL = {
 }
 
 
-def _p4(pt, eta, phi):
-    return [pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)]
-
-
 def prong_jets(n=400, seed=0, n_max=12):
     """Class 0: one hard prong; class 1: three prongs 0.4 apart. Soft spray on both."""
     rng = np.random.default_rng(seed)
@@ -69,9 +67,9 @@ def prong_jets(n=400, seed=0, n_max=12):
     X = np.zeros((n, n_max, 4))
     for i in range(n):
         axes = [(0.0, 0.0)] if y[i] == 0 else [(0.0, 0.0), (0.4, 0.0), (0.0, 0.4)]
-        parts = [_p4(300.0 / len(axes), *a) for a in axes]
+        parts = [p4(300.0 / len(axes), *a) for a in axes]
         for _ in range(rng.integers(2, n_max - 3)):
-            parts.append(_p4(rng.uniform(1, 5), *rng.normal(0, 0.3, 2)))
+            parts.append(p4(rng.uniform(1, 5), *rng.normal(0, 0.3, 2)))
         rng.shuffle(parts)
         X[i, : len(parts)] = parts
     return X, y

@@ -14,16 +14,17 @@ from hepclf import CNNClassifier, ConstituentSequencer, load_model, save_model
 from hepclf.models import ParticleTransformer
 from hepclf.models._particle import pair_features, particle_features
 
-from .conftest import SMALL, _p4, prong_jets
+from .._kinematics import p4
+from .conftest import SMALL, prong_jets
 
 # (tests/models/conftest.py skips the whole folder without torch)
 torch = pytest.importorskip("torch")
 
 
 def test_pair_features_by_hand():
-    p4 = torch.tensor([[_p4(10.0, 0.0, 0.0), _p4(30.0, 0.0, 0.5), [0.0] * 4]])
+    momenta = torch.from_numpy(p4([10.0, 30.0, 0.0], 0.0, [0.0, 0.5, 0.0]))[None]
     mask = torch.tensor([[True, True, False]])
-    out = pair_features(p4.double(), mask)
+    out = pair_features(momenta, mask)
     assert out.shape == (1, 4, 3, 3)
     log_kt, log_z, log_delta, log_m2 = out[0, :, 0, 1].tolist()
     assert log_delta == pytest.approx(np.log(0.5))
@@ -36,8 +37,8 @@ def test_pair_features_by_hand():
 
 
 def test_particle_features_by_hand():
-    p4 = torch.tensor([[_p4(50.0, 0.0, 0.1), _p4(50.0, 0.0, -0.1), [0.0] * 4]]).double()
-    feats = particle_features(p4, torch.tensor([[True, True, False]]))
+    momenta = torch.from_numpy(p4([50.0, 50.0, 0.0], 0.0, [0.1, -0.1, 0.0]))[None]
+    feats = particle_features(momenta, torch.tensor([[True, True, False]]))
     delta_eta, delta_phi, _, _, log_pt_frac, _, delta_r = feats[0, 0].tolist()
     assert delta_eta == pytest.approx(0.0, abs=1e-12)
     assert delta_phi == pytest.approx(0.1)

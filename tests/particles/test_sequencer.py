@@ -7,16 +7,13 @@ from sklearn.base import clone
 
 from hepclf import ConstituentSequencer
 
-
-def _p4(pt, eta, phi, mass=0.0):
-    E = np.sqrt((pt * np.cosh(eta)) ** 2 + mass**2)
-    return [E, pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)]
+from .._kinematics import p4
 
 
 def test_orders_by_pt_truncates_and_pads():
     jets = np.zeros((2, 4, 4))
-    jets[0, :3] = [_p4(10.0, 0.1, 0.0), _p4(50.0, -0.2, 0.3), _p4(30.0, 0.0, -0.1)]
-    jets[1, :1] = [_p4(80.0, 1.0, 2.0)]
+    jets[0, :3] = [p4(10.0, 0.1, 0.0), p4(50.0, -0.2, 0.3), p4(30.0, 0.0, -0.1)]
+    jets[1, :1] = [p4(80.0, 1.0, 2.0)]
     seq = ConstituentSequencer(max_particles=2)
     out = seq.fit_transform(jets)
     assert out.shape == (2, 2, 4)
@@ -37,8 +34,8 @@ def test_orders_by_pt_truncates_and_pads():
 def test_pt_eta_phi_input_with_and_without_mass():
     jets = np.array([[[20.0, 0.5, 1.0, 0.0], [40.0, -0.3, -2.0, 0.0]]])
     out = ConstituentSequencer(input_format="ptetaphi").fit_transform(jets[..., :3])
-    assert_allclose(out[0, 0], _p4(40.0, -0.3, -2.0), rtol=1e-6)
-    assert_allclose(out[0, 1], _p4(20.0, 0.5, 1.0), rtol=1e-6)
+    assert_allclose(out[0, 0], p4(40.0, -0.3, -2.0), rtol=1e-6)
+    assert_allclose(out[0, 1], p4(20.0, 0.5, 1.0), rtol=1e-6)
     jets[0, 0, 3] = 5.0
     out = ConstituentSequencer(input_format="ptetaphi").fit_transform(jets)
     E, px, py, pz = out[0, 1].astype(np.float64)
@@ -56,7 +53,7 @@ def test_momentum_is_conserved_on_real_jets(top_sample):
 def test_ragged_input_gives_the_same_sequences():
     rng = np.random.default_rng(0)
     jets = [
-        np.array([_p4(pt, 0.1 * k, 0.2) for k, pt in enumerate(rng.uniform(1, 50, n))])
+        np.array([p4(pt, 0.1 * k, 0.2) for k, pt in enumerate(rng.uniform(1, 50, n))])
         for n in (3, 1, 5)
     ]
     padded = np.zeros((3, 5, 4))
@@ -81,12 +78,12 @@ def test_bad_input(X, match):
 
 
 def test_negative_energy_and_bad_parameters():
-    X = np.array([[_p4(10.0, 0.0, 0.0)]])
+    X = np.array([[p4(10.0, 0.0, 0.0)]])
     X[0, 0, 0] = -1.0
     with pytest.raises(ValueError, match="negative energy in jet 0"):
         ConstituentSequencer().fit(X)
     with pytest.raises(ValueError, match="max_particles"):
-        ConstituentSequencer(max_particles=0).fit(np.array([[_p4(10.0, 0.0, 0.0)]]))
+        ConstituentSequencer(max_particles=0).fit(np.array([[p4(10.0, 0.0, 0.0)]]))
     assert (
         clone(ConstituentSequencer(max_particles=7)).get_params()["max_particles"] == 7
     )
