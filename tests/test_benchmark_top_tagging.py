@@ -16,12 +16,17 @@ from numpy.testing import assert_allclose
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "top_tagging.py"
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_top_tagging", SCRIPT)
+def _load_script(path, name):
+    """Import a benchmark script (not a package module) from its file."""
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _load_script(SCRIPT, "bench_top_tagging")
 
 
 @pytest.fixture(scope="module")
@@ -171,11 +176,7 @@ def test_npz_jets_are_balanced_and_checked(bench, tmp_path):
 
 
 def test_pack_jets_round_trip(sample_path, tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "pack_jets", SCRIPT.parent / "pack_jets.py"
-    )
-    pack_jets = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pack_jets)
+    pack_jets = _load_script(SCRIPT.parent / "pack_jets.py", "pack_jets")
     from hepclf import ConstituentSequencer
     from hepclf.datasets import load_top_tagging
 
