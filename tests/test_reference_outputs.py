@@ -1,0 +1,77 @@
+"""Outputs users see are bitwise what they were before the package was reshaped.
+
+The references (``tests/data/reference_*.npz``) were recorded at commit e42be9c
+with ``python -m tests._reference record``. On the platform they were recorded
+on (same CPU features and library versions) every array must be bitwise equal;
+elsewhere the CPU's vector units may change last bits, so probabilities are
+compared to 1e-5 and images may differ in a few pixels near edges.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from . import _reference
+
+pytest.importorskip("numba")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+
+def _compare(name, actual, expected, same_platform):
+    assert actual.shape == expected.shape, name
+    assert actual.dtype == expected.dtype, name
+    if same_platform:
+        np.testing.assert_array_equal(actual, expected, err_msg=name)
+    elif name.startswith("images/"):
+        off = ~np.isclose(actual, expected, rtol=1e-5, atol=1e-6)
+        assert off.mean() < 1e-3, f"{name}: {off.sum()} pixels differ"
+    else:
+        np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def outputs():
+    return _reference.compute()
+
+
+def test_every_reference_output_is_unchanged(outputs):
+    fingerprint, expected = _reference.load()
+    same = fingerprint == _reference.platform_fingerprint()
+    assert sorted(outputs) == sorted(expected)
+    for name, array in expected.items():
+        _compare(name, outputs[name], array, same)
+
+
+def test_the_references_are_not_trivial(outputs):
+    # the two engines agree, and the trained models learned something
+    for name in _reference.IMAGERS:
+        np.testing.assert_array_equal(
+            outputs[f"images/{name}/numba"], outputs[f"images/{name}/numpy"]
+        )
+        assert outputs[f"images/{name}/numba"].sum() > 100
+    for name in ("jetcnn", "resnet", "particle_transformer"):
+        proba = outputs[f"proba/{name}"]
+        assert proba.std(axis=0).min() > 1e-3
+    np.testing.assert_allclose(
+        outputs["onnx/pipeline"], outputs["onnx/pipeline_python"], atol=1e-5
+    )
+
+
+@pytest.mark.slow
+def test_demo_predictions_are_unchanged(tmp_path):
+    import joblib
+
+    from hepclf.cli import main
+    from hepclf.datasets import load_top_tagging
+
+    assert main(["demo", "--output-dir", str(tmp_path), "--quiet"]) == 0
+    pipe = joblib.load(tmp_path / "model.joblib")
+    X, _ = load_top_tagging(split="test")
+    with np.load(_reference.PATH.with_name("reference_demo.npz")) as data:
+        expected = data["proba"]
+        same = json.loads(str(data["__platform__"])) == _reference.platform_fingerprint()
+    _compare("proba/demo", pipe.predict_proba(X), expected, same)
