@@ -107,9 +107,7 @@ def compute() -> dict[str, np.ndarray]:
         "module__dense": (16,),
         "module__dropout": 0.0,
     }
-    clf = CNNClassifier(
-        max_epochs=6, lr=3e-3, random_state=0, device="cpu", **tiny
-    )
+    clf = CNNClassifier(max_epochs=6, lr=3e-3, random_state=0, device="cpu", **tiny)
     clf.fit(images[:400], y[:400])
     out["proba/jetcnn"] = clf.predict_proba(images[400:])
     resnet = CNNClassifier(
@@ -162,9 +160,7 @@ def compute() -> dict[str, np.ndarray]:
     )
     pid = rng.choice([211, 22, 11, 130, 13, 12, 2212], n)
     charge = np.where(np.isin(pid, [211, 11, 13, 2212]), 1.0, 0.0)
-    out["detector/simple"] = SimpleDetector().simulate(
-        p4, pid, charge, random_state=7
-    )
+    out["detector/simple"] = SimpleDetector().simulate(p4, pid, charge, random_state=7)
     return out
 
 

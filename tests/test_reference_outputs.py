@@ -52,7 +52,7 @@ def test_the_references_are_not_trivial(outputs):
         np.testing.assert_array_equal(
             outputs[f"images/{name}/numba"], outputs[f"images/{name}/numpy"]
         )
-        assert outputs[f"images/{name}/numba"].sum() > 100
+        assert outputs[f"images/{name}/numba"].sum() > 50
     for name in ("jetcnn", "resnet", "particle_transformer"):
         proba = outputs[f"proba/{name}"]
         assert proba.std(axis=0).min() > 1e-3
@@ -73,5 +73,7 @@ def test_demo_predictions_are_unchanged(tmp_path):
     X, _ = load_top_tagging(split="test")
     with np.load(_reference.PATH.with_name("reference_demo.npz")) as data:
         expected = data["proba"]
-        same = json.loads(str(data["__platform__"])) == _reference.platform_fingerprint()
+        same = (
+            json.loads(str(data["__platform__"])) == _reference.platform_fingerprint()
+        )
     _compare("proba/demo", pipe.predict_proba(X), expected, same)
