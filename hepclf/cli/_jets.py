@@ -1,13 +1,16 @@
-"""The ``hepclf`` command: demo, generate, train and evaluate top taggers."""
+"""``hepclf VERB jets``: demo, train, evaluate and generate top taggers.
+
+The data are jets in the public top-tagging HDF5 layout
+(:func:`hepclf.datasets.load_top_tagging`); the model is
+``JetImager -> CNNClassifier``. See :mod:`hepclf.cli` for the interface.
+"""
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from . import Command
 
 WORKING_POINTS = (0.3, 0.5)
 
@@ -16,7 +19,7 @@ def _pipeline(args):
     from sklearn.pipeline import make_pipeline
     from skorch.callbacks import ProgressBar
 
-    from . import CNNClassifier, JetImager
+    from hepclf import CNNClassifier, JetImager
 
     callbacks = [ProgressBar()] if not args.quiet else None
     return make_pipeline(
@@ -33,7 +36,9 @@ def _pipeline(args):
 
 
 def _report(y, proba, title):
-    from .metrics import background_rejection, roc_auc
+    import numpy as np
+
+    from hepclf.metrics import background_rejection, roc_auc
 
     auc = roc_auc(y, proba)
     rejection = background_rejection(y, proba, signal_efficiency=list(WORKING_POINTS))
@@ -56,7 +61,7 @@ def _plot(y, proba, path):
     except ImportError:
         print('(no plot written: matplotlib is missing; pip install "hepclf[plot]")')
         return None
-    from .plotting import plot_roc
+    from hepclf.plotting import plot_roc
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
     plot_roc(y, proba[:, 1], kind="roc", ax=left)
@@ -70,7 +75,7 @@ def demo(args):
     """Train the default tagger on the bundled sample and evaluate it."""
     import joblib
 
-    from .datasets import load_top_tagging
+    from hepclf.datasets import load_top_tagging
 
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -103,7 +108,7 @@ def train(args):
     """Train a tagger on a top-tagging HDF5 file and save it with joblib."""
     import joblib
 
-    from .datasets import load_top_tagging
+    from hepclf.datasets import load_top_tagging
 
     X, y = load_top_tagging(args.data, split=args.split)
     print(f"training on {len(y)} jets from {args.data}")
@@ -117,7 +122,7 @@ def evaluate(args):
     """Evaluate a saved tagger on a top-tagging HDF5 file."""
     import joblib
 
-    from .datasets import load_top_tagging
+    from hepclf.datasets import load_top_tagging
 
     pipe = joblib.load(args.model)
     X, y = load_top_tagging(args.data, split=args.split)
@@ -131,7 +136,7 @@ def evaluate(args):
 
 def generate(args):
     """Generate top and QCD jets with Pythia 8 and FastJet into an HDF5 file."""
-    from .datasets import make_top_tagging
+    from hepclf.datasets import make_top_tagging
 
     _X, y = make_top_tagging(
         args.n_jets,
@@ -141,39 +146,6 @@ def generate(args):
         path=args.output,
     )
     print(f"wrote {len(y)} jets ({int(y.sum())} top) to {args.output}")
-    return 0
-
-
-def export(args):
-    """Export a saved tagger to ONNX (the whole pipeline, imaging included)."""
-    import joblib
-
-    from .export import OnnxExportError, export_onnx, read_metadata
-
-    model = joblib.load(args.model)
-    try:
-        onnx_model = export_onnx(
-            model,
-            args.output,
-            n_constituents=args.n_constituents,
-            n_features=args.n_features,
-            input_dtype=args.input_dtype,
-            opset=args.opset,
-            check=not args.no_check,
-        )
-    except (OnnxExportError, ImportError) as exc:  # ImportError: no [onnx] extra
-        print(f"hepclf export: {args.model}: {exc}", file=sys.stderr)
-        return 1
-    meta = read_metadata(onnx_model)
-    print(f"wrote {args.output} (ONNX opset {args.opset})")
-    print(
-        f"  input  {meta['input_name']}: {meta['input_dtype']} {meta['input_shape']} "
-        f"({meta['input_format']})"
-    )
-    print(f"  output {meta['output_name']}: float32 ['batch', {len(meta['classes'])}]")
-    print(f"  classes {meta['classes']}")
-    if not args.no_check:
-        print("  checked against predict_proba with ONNX Runtime")
     return 0
 
 
@@ -195,28 +167,16 @@ def _add_training_options(parser):
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def build_parser():
-    """Return the argument parser of the ``hepclf`` command."""
-    from . import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="hepclf", description="Classify particle-physics data with CNNs."
-    )
-    parser.add_argument("--version", action="version", version=f"hepclf {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser(
-        "demo", help="train and evaluate a top tagger on the bundled sample"
-    )
+def add_demo_arguments(p):
     p.add_argument(
         "--output-dir",
         default="hepclf-demo",
         help="where to write (default hepclf-demo)",
     )
     _add_training_options(p)
-    p.set_defaults(func=demo)
 
-    p = sub.add_parser("train", help="train a top tagger on a top-tagging HDF5 file")
+
+def add_train_arguments(p):
     p.add_argument("data", help="HDF5 file in the public top-tagging layout")
     p.add_argument(
         "-o",
@@ -231,18 +191,18 @@ def build_parser():
         help="use only rows of this ttv split",
     )
     _add_training_options(p)
-    p.set_defaults(func=train)
 
-    p = sub.add_parser(
-        "evaluate", help="evaluate a saved tagger on a top-tagging HDF5 file"
+
+def add_evaluate_arguments(p):
+    p.add_argument(
+        "model", help="model saved by 'hepclf train jets' or 'hepclf demo jets'"
     )
-    p.add_argument("model", help="model saved by 'hepclf train' or 'hepclf demo'")
     p.add_argument("data", help="HDF5 file in the public top-tagging layout")
     p.add_argument("--split", default=None, choices=["train", "val", "test"])
     p.add_argument("--plot", default=None, help="write ROC curves to this image file")
-    p.set_defaults(func=evaluate)
 
-    p = sub.add_parser("generate", help="generate top/QCD jets with Pythia 8 + FastJet")
+
+def add_generate_arguments(p):
     p.add_argument("output", help="HDF5 file to write")
     p.add_argument(
         "--n-jets", type=int, default=1000, help="jets in total (default 1000)"
@@ -250,48 +210,25 @@ def build_parser():
     p.add_argument("--detector", default="particle", choices=["particle", "simple"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-jobs", type=int, default=1, help="processes (-1: all cores)")
-    p.set_defaults(func=generate)
-
-    p = sub.add_parser(
-        "export", help="export a saved tagger to ONNX, for ONNX Runtime in C++"
-    )
-    p.add_argument("model", help="model saved by 'hepclf train' or joblib.dump")
-    p.add_argument(
-        "-o", "--output", default="model.onnx", help="ONNX file (default model.onnx)"
-    )
-    p.add_argument(
-        "--n-constituents",
-        type=int,
-        default=None,
-        help="fix the constituent axis to this length (default: dynamic)",
-    )
-    p.add_argument(
-        "--n-features",
-        type=int,
-        default=None,
-        help="features per constituent (ptetaphi: 3 or 4; default 4)",
-    )
-    p.add_argument(
-        "--input-dtype",
-        default="float32",
-        choices=["float32", "float64"],
-        help="element type of the constituents (default float32)",
-    )
-    p.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18)")
-    p.add_argument(
-        "--no-check",
-        action="store_true",
-        help="skip the ONNX Runtime check against predict_proba",
-    )
-    p.set_defaults(func=export)
-    return parser
 
 
-def main(argv=None):
-    """Run the ``hepclf`` command line."""
-    args = build_parser().parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+COMMANDS = {
+    "demo": Command(
+        "train and evaluate a top tagger on the bundled sample",
+        add_demo_arguments,
+        demo,
+    ),
+    "train": Command(
+        "train a top tagger on a top-tagging HDF5 file", add_train_arguments, train
+    ),
+    "evaluate": Command(
+        "evaluate a saved tagger on a top-tagging HDF5 file",
+        add_evaluate_arguments,
+        evaluate,
+    ),
+    "generate": Command(
+        "generate top/QCD jets with Pythia 8 + FastJet",
+        add_generate_arguments,
+        generate,
+    ),
+}

@@ -1,0 +1,137 @@
+"""The ``hepclf`` command: ``hepclf VERB KIND ...`` for each kind of data.
+
+``hepclf demo [KIND]``, ``hepclf train KIND DATA``, ``hepclf evaluate KIND MODEL
+DATA`` and ``hepclf generate KIND OUTPUT`` are provided by one module per data
+kind, listed in :data:`TASKS`; ``hepclf export MODEL`` works for any kind.
+
+Adding a kind means writing ``hepclf/cli/_<kind>.py`` and one line in
+:data:`TASKS`. The module provides ``COMMANDS``, a dict from the verbs it
+supports (keys of :data:`VERBS`) to a :class:`Command`::
+
+    COMMANDS = {
+        "train": Command(
+            help="train a top tagger on a top-tagging HDF5 file",
+            add_arguments=add_train_arguments,  # (argparse.ArgumentParser) -> None
+            run=train,  # (argparse.Namespace) -> exit status
+        ),
+    }
+
+Kind modules are imported when the parser is built, so they import heavy
+libraries (torch, sklearn, h5py) inside their ``run`` functions only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from typing import NamedTuple
+
+from hepclf._version import __version__
+
+#: data kind -> the module that provides its commands
+TASKS = {
+    "jets": "hepclf.cli._jets",
+}
+
+#: the kind ``hepclf demo`` runs when none is named (the README's quick start)
+DEFAULT_DEMO_KIND = "jets"
+
+#: verbs a kind may provide -> their help, in the order ``hepclf --help`` lists them
+VERBS = {
+    "demo": "train and evaluate a classifier on a bundled sample",
+    "train": "train a classifier on a data file and save it",
+    "evaluate": "evaluate a saved classifier on a data file",
+    "generate": "generate simulated data into a file",
+}
+
+
+class Command(NamedTuple):
+    """One verb of one data kind (or the generic ``export``)."""
+
+    #: one line for ``--help``
+    help: str
+    #: adds the command's options to its ``argparse.ArgumentParser``
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    #: runs the command on the parsed ``argparse.Namespace``; returns the exit status
+    run: Callable[[argparse.Namespace], int]
+
+
+def load_task(kind):
+    """The module that provides the commands of data kind ``kind``."""
+    return importlib.import_module(TASKS[kind])
+
+
+class _VerbParser(argparse.ArgumentParser):
+    """An argument parser whose first positional (the kind) may have a default.
+
+    ``hepclf demo`` and ``hepclf demo --quiet`` run ``default_kind``;
+    ``hepclf demo --help`` lists the kinds; ``hepclf demo nope`` is an error.
+    """
+
+    def __init__(self, *args, default_kind=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_kind = default_kind
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self.default_kind is not None and args is not None:
+            args = list(args)
+            # no kind named: the arguments are empty or start with an option
+            if not args or (
+                args[0].startswith("-") and args[0] not in ("-h", "--help")
+            ):
+                args.insert(0, self.default_kind)
+        return super().parse_known_args(args, namespace)
+
+
+def build_parser():
+    """Return the argument parser of the ``hepclf`` command."""
+    from . import _export
+
+    kinds = ", ".join(TASKS)
+    parser = argparse.ArgumentParser(
+        prog="hepclf",
+        description="Classify particle-physics data with CNNs.",
+        epilog=f"data kinds: {kinds} (see 'hepclf VERB --help')",
+    )
+    parser.add_argument("--version", action="version", version=f"hepclf {__version__}")
+    verbs = parser.add_subparsers(
+        dest="command", required=True, parser_class=_VerbParser
+    )
+    modules = {kind: load_task(kind) for kind in TASKS}
+    for verb, verb_help in VERBS.items():
+        supported = {
+            k: m.COMMANDS[verb] for k, m in modules.items() if verb in m.COMMANDS
+        }
+        if not supported:
+            continue
+        description = f"{verb_help[0].upper()}{verb_help[1:]}."
+        default = usage = None
+        if verb == "demo":
+            default = DEFAULT_DEMO_KIND
+            description += f" Without a kind, 'hepclf demo' runs '{default}'."
+            usage = f"%(prog)s [-h] [{{{','.join(supported)}}}] ..."
+        p = verbs.add_parser(
+            verb,
+            help=verb_help,
+            description=description,
+            usage=usage,
+            default_kind=default,
+        )
+        sub = p.add_subparsers(dest="kind", required=True, title="data kinds")
+        for kind, command in supported.items():
+            kp = sub.add_parser(kind, help=command.help, description=command.help)
+            command.add_arguments(kp)
+            kp.set_defaults(func=command.run)
+
+    command = _export.COMMAND
+    p = verbs.add_parser("export", help=command.help, description=command.help)
+    command.add_arguments(p)
+    p.set_defaults(func=command.run)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``hepclf`` command line."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
