@@ -58,7 +58,7 @@ class Command(NamedTuple):
 
 
 def load_task(kind):
-    """The module that provides the commands of data kind ``kind``."""
+    """Import and return the module that provides the commands of ``kind``."""
     return importlib.import_module(TASKS[kind])
 
 
