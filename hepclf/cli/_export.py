@@ -45,7 +45,7 @@ def export(args):
 
 
 def add_export_arguments(p):
-    p.add_argument("model", help="model saved by 'hepclf train' or joblib.dump")
+    p.add_argument("model", help="model saved by 'hepclf train KIND' or joblib.dump")
     p.add_argument(
         "-o", "--output", default="model.onnx", help="ONNX file (default model.onnx)"
     )
