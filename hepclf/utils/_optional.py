@@ -1,4 +1,8 @@
-"""Import optional dependencies with an error that names the extra to install."""
+"""Import optional dependencies with an error that names the extra to install.
+
+:func:`import_optional` imports any of them; :func:`import_fastjet` also
+silences the banner FastJet prints at its first clustering.
+"""
 
 from __future__ import annotations
 
@@ -49,3 +53,31 @@ def import_optional(name: str, extra: str | None = None) -> ModuleType:
             f"{name!r} is needed for this feature but could not be imported "
             f"({exc}); install it with: {hint}"
         ) from exc
+
+
+#: Whether FastJet's banner has been silenced in this process.
+_fastjet_banner_silenced = False
+
+
+def import_fastjet() -> ModuleType:
+    """Import FastJet (the ``generate`` extra) with its banner silenced.
+
+    FastJet prints a banner to stdout at the first clustering of a process;
+    the first call here turns it off (the scikit-hep ``fastjet`` package's
+    ``ClusterSequence.set_fastjet_banner_stream(None)``), later calls only
+    import.
+
+    Returns
+    -------
+    fastjet : module
+        The imported ``fastjet`` module.
+    """
+    global _fastjet_banner_silenced
+    fastjet = import_optional("fastjet")
+    if not _fastjet_banner_silenced:
+        swig = getattr(fastjet, "_swig", None)
+        sequence = getattr(swig, "ClusterSequence", None)
+        if hasattr(sequence, "set_fastjet_banner_stream"):
+            sequence.set_fastjet_banner_stream(None)
+        _fastjet_banner_silenced = True
+    return fastjet
