@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils import import_optional
+from ..utils._optional import import_fastjet
 from ..utils._validation import check_jets, check_not_empty, four_momenta
 
 #: Jets handed to FastJet at once; bounds the memory of its cluster sequences.
@@ -102,18 +103,10 @@ def _mass(p4: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(E * E - px * px - py * py - pz * pz, 0.0))
 
 
-def _silence_banner(fastjet) -> None:
-    """Stop FastJet from printing its banner to stdout at the first clustering."""
-    sequence = getattr(getattr(fastjet, "_swig", None), "ClusterSequence", None)
-    if hasattr(sequence, "set_fastjet_banner_stream"):
-        sequence.set_fastjet_banner_stream(None)
-
-
 def _cluster(p4: np.ndarray, valid: np.ndarray):
     """One Cambridge/Aachen cluster sequence per jet, through FastJet's awkward API."""
-    fastjet = import_optional("fastjet")
+    fastjet = import_fastjet()
     ak = import_optional("awkward", "generate")
-    _silence_banner(fastjet)
     flat = p4[valid]
     records = ak.zip(
         {"px": flat[:, 1], "py": flat[:, 2], "pz": flat[:, 3], "E": flat[:, 0]}
