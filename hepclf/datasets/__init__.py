@@ -6,11 +6,16 @@
 - :func:`make_top_tagging` generates top and QCD jets with Pythia 8 and
   FastJet (the ``generate`` extra), at particle level or through a
   :class:`SimpleDetector`.
+
+Inside, the generators share ``_runner`` (tasks in worker processes, seeding,
+progress bar), ``_pythia`` (Pythia set-up and event records) and
+``_detector``; ``_top_jets`` and ``_top_truth`` make the top-tagging jets.
 """
 
 from __future__ import annotations
 
-from ._generate import SimpleDetector, make_top_tagging
+from ._detector import SimpleDetector
+from ._top_jets import make_top_tagging
 from ._top_tagging import load_top_tagging, write_top_tagging
 
 __all__ = [
