@@ -9,7 +9,7 @@ import hepclf
 
 project = "hepclf"
 author = "hepclf developers"
-copyright = "2026, hepclf developers"  # noqa: A001
+copyright = "2026, hepclf developers"
 release = hepclf.__version__
 version = release
 

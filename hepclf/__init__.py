@@ -1,18 +1,18 @@
 """hepclf: classify particle-physics data with convolutional neural networks.
 
-Transformers turn jets, events or detector hits into images; skorch-wrapped
+Transformers turn jets into images (events, detector hits and liquid-argon
+images are coming); skorch-wrapped
 PyTorch CNNs classify them; the chain is one scikit-learn ``Pipeline``.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0.dev0"
-
+from ._version import __version__
 from .export import export_onnx
 from .imaging import JetImager
 from .models import CNNClassifier
-from .particles import ConstituentSequencer
 from .persistence import load_model, save_model
+from .sequences import ConstituentSequencer
 from .substructure import SubstructureFeatures
 
 __all__ = [

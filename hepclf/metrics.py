@@ -208,7 +208,7 @@ def background_rejection(
 
 
 def make_rejection_scorer(signal_efficiency=0.3):
-    """An sklearn scorer for ``background_rejection`` at ``signal_efficiency``.
+    """Make an sklearn scorer for ``background_rejection`` at ``signal_efficiency``.
 
     Use it in ``cross_val_score(..., scoring=make_rejection_scorer(0.5))`` or
     ``GridSearchCV``; it scores the positive-class probability (or decision
@@ -244,7 +244,7 @@ def bootstrap_metric(
     random_state=None,
     **kwargs,
 ):
-    """A metric and its bootstrap standard deviation over the evaluation sample.
+    """Compute a metric and its bootstrap standard deviation over the evaluation sample.
 
     The metric is computed once on the whole sample (the value quoted) and on
     ``n_boot`` resamples drawn with replacement; the spread of the resampled

@@ -27,27 +27,30 @@ import numpy as np
 import torch
 from sklearn.pipeline import Pipeline
 
-from . import __version__
-from .imaging import JetImager
-from .models import CNNClassifier
-from .models._classifier import ArrayLoader
-from .models._modules import _REGISTRY
-from .particles import ConstituentSequencer
-from .substructure import SubstructureFeatures
+from ._version import __version__
+from .models import ArrayLoader, CNNClassifier, registered_modules
 
 __all__ = ["load_model", "save_model"]
 
 FORMAT = "hepclf-model"
 FORMAT_VERSION = 1
 
-#: Estimators that can be saved, by the name written to the file.
-ESTIMATORS = {
-    "hepclf.JetImager": JetImager,
-    "hepclf.SubstructureFeatures": SubstructureFeatures,
-    "hepclf.ConstituentSequencer": ConstituentSequencer,
-    "hepclf.CNNClassifier": CNNClassifier,
-    "sklearn.pipeline.Pipeline": Pipeline,
-}
+
+def _saveable_estimators() -> dict[str, type]:
+    """List hepclf's public estimators (from discovery) and Pipeline, by file name.
+
+    An estimator opts out with a class attribute ``_save_model_unsupported``
+    that says why (and what to save instead).
+    """
+    from .utils.discovery import all_estimators
+
+    estimators = {
+        f"hepclf.{name}": cls
+        for name, cls in all_estimators()
+        if not getattr(cls, "_save_model_unsupported", None)
+    }
+    return {**estimators, "sklearn.pipeline.Pipeline": Pipeline}
+
 
 #: Classes that may appear as parameter values, by the name written to the file.
 CLASSES = {
@@ -93,7 +96,7 @@ def _class_name(cls, where):
     for name, known in CLASSES.items():
         if cls is known:
             return name
-    for name, module in _REGISTRY.items():
+    for name, module in registered_modules().items():
         if cls is module:
             return f"hepclf.module:{name}"
     raise ValueError(
@@ -152,12 +155,13 @@ def _decode(value):
         name = value["__class__"]
         if name.startswith("hepclf.module:"):
             module = name.split(":", 1)[1]
-            if module not in _REGISTRY:
+            modules = registered_modules()
+            if module not in modules:
                 raise ValueError(
                     f"load_model: the file needs the module {module!r}, which is not "
                     "registered here; import the code that registers it first"
                 )
-            return _REGISTRY[module]
+            return modules[module]
         if name not in CLASSES:
             raise ValueError(
                 f"load_model: the file names a class not on the allow-list: {name}"
@@ -167,17 +171,20 @@ def _decode(value):
 
 
 def _estimator_name(estimator, where):
-    for name, cls in ESTIMATORS.items():
+    estimators = _saveable_estimators()
+    for name, cls in estimators.items():
         if type(estimator) is cls:
             return name
+    why = getattr(type(estimator), "_save_model_unsupported", None)
     raise ValueError(
         f"save_model: {where} is a {type(estimator).__name__}, which cannot be saved "
-        f"without pickle (supported: {sorted(ESTIMATORS)}); save it with joblib"
+        f"without pickle ({why or f'supported: {sorted(estimators)}'}); save it "
+        "with joblib"
     )
 
 
 def _describe(estimator, where, archive):
-    """The manifest node of one estimator; weights and history go into ``archive``."""
+    """Describe one estimator as a manifest node; weights and history go to ``archive``."""
     name = _estimator_name(estimator, where)
     if isinstance(estimator, Pipeline):
         return {
@@ -280,11 +287,12 @@ def save_model(estimator, path):
 
 def _build(node, zf, path):
     name = node.get("class")
-    if name not in ESTIMATORS:
+    estimators = _saveable_estimators()
+    if name not in estimators:
         raise ValueError(
             f"load_model: {path} names an estimator not on the allow-list: {name}"
         )
-    cls = ESTIMATORS[name]
+    cls = estimators[name]
     params = _decode(node.get("params", {}))
     if cls is Pipeline:
         steps = [(step, _build(child, zf, path)) for step, child in node["steps"]]

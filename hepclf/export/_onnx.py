@@ -12,29 +12,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._version import __version__
 from ..utils import import_optional
+from ._registry import graph_for
 
 #: ONNX opset of the exported graphs (ONNX Runtime >= 1.14 runs it)
 DEFAULT_OPSET = 18
-#: name of the graph input for a pipeline with a ``JetImager``
-CONSTITUENTS = "constituents"
 #: name of the graph input for a bare ``CNNClassifier``
 IMAGES = "images"
 #: name of the graph output
 PROBABILITIES = "probabilities"
-
-PADDING = {
-    "epxpypz": (
-        "rows (E, px, py, pz); a row with px == py == 0 is padding and contributes "
-        "nothing (pad with all-zero rows, anywhere in the jet); a jet of padding "
-        "only gives probabilities for an all-zero image"
-    ),
-    "ptetaphi": (
-        "rows (pt, eta, phi[, mass]); a row with pt == 0 is padding and contributes "
-        "nothing (pad with all-zero rows, anywhere in the jet); a jet of padding "
-        "only gives probabilities for an all-zero image"
-    ),
-}
 
 
 class OnnxExportError(ValueError):
@@ -59,18 +46,20 @@ class _Tagger(nn.Module):
 
 
 def _steps(estimator):
-    """Split ``estimator`` into (name of the imaging step, JetImager or None,
-    name of the classifier step, CNNClassifier)."""
+    """Split ``estimator`` into its imaging step and its classifier.
+
+    Returns (name of the imaging step, its graph class, the step) -- all None
+    for a bare classifier -- and (name of the classifier step, CNNClassifier).
+    """
     from sklearn.pipeline import Pipeline
 
-    from ..imaging import JetImager
     from ..models import CNNClassifier
 
     if isinstance(estimator, CNNClassifier):
-        return None, None, "estimator", estimator
+        return None, None, None, "estimator", estimator
     if not isinstance(estimator, Pipeline):
         raise OnnxExportError(
-            f"export_onnx supports a fitted CNNClassifier or a Pipeline(JetImager, "
+            f"export_onnx supports a fitted CNNClassifier or a Pipeline(imager, "
             f"CNNClassifier); got {type(estimator).__name__}"
         )
     steps = [(n, s) for n, s in estimator.steps if s is not None and s != "passthrough"]
@@ -82,26 +71,19 @@ def _steps(estimator):
             f"step {clf_name!r} ({type(clf).__name__}): the last step must be a "
             "CNNClassifier; other final estimators cannot be exported"
         )
-    imager_name, imager = None, None
+    imager_name, graph, imager = None, None, None
     for name, step in steps[:-1]:
-        if type(step) is JetImager and imager is None:
-            imager_name, imager = name, step
-            continue
-        if isinstance(step, JetImager):
+        step_graph, why = graph_for(step)
+        if step_graph is not None and imager is not None:
             why = (
-                "a subclass of JetImager, whose arithmetic may differ from JetImager's"
-                if type(step) is not JetImager
-                else "only one JetImager is supported"
+                "only one imaging step (directly before the CNNClassifier) is supported"
             )
-        else:
-            why = (
-                "only JetImager (directly before the CNNClassifier) has an ONNX "
-                "translation"
+        if why is not None:
+            raise OnnxExportError(
+                f"step {name!r} ({type(step).__name__}) cannot be exported: {why}"
             )
-        raise OnnxExportError(
-            f"step {name!r} ({type(step).__name__}) cannot be exported: {why}"
-        )
-    return imager_name, imager, clf_name, clf
+        imager_name, graph, imager = name, step_graph, step
+    return imager_name, graph, imager, clf_name, clf
 
 
 def _nonlinearity_name(fn):
@@ -121,31 +103,6 @@ def _jsonable(values):
     except TypeError:
         return [str(v) for v in values]
     return values
-
-
-def _synthetic_jets(input_format, n_features, n_constituents, dtype, seed=0):
-    """Random jets for the export check: padding anywhere, an empty jet, phi ~ pi."""
-    rng = np.random.default_rng(seed)
-    n_jets = 64
-    n = n_constituents or 24
-    pt = rng.exponential(20.0, (n_jets, n))
-    eta = rng.normal(0, 0.3, (n_jets, 1)) + rng.normal(0, 0.3, (n_jets, n))
-    phi0 = rng.uniform(-np.pi, np.pi, (n_jets, 1))
-    phi0[: n_jets // 4] = np.pi - 0.05  # straddling the +-pi boundary
-    phi = phi0 + rng.normal(0, 0.3, (n_jets, n))
-    pt[rng.random((n_jets, n)) < 0.3] = 0.0  # padding rows, also between jets' rows
-    pt[0] = 0.0  # a jet with no constituents
-    phi = (phi + np.pi) % (2 * np.pi) - np.pi
-    if input_format == "epxpypz":
-        X = np.stack(
-            [pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)],
-            axis=-1,
-        )
-    else:
-        mass = rng.exponential(0.2, (n_jets, n))
-        X = np.stack([pt, eta, phi, mass][:n_features], axis=-1)
-    X[pt == 0] = 0.0
-    return X.astype(dtype)
 
 
 def _check_input_dtype(input_dtype):
@@ -301,10 +258,7 @@ def export_onnx(
     onnx = import_optional("onnx", extra="onnx")
     from sklearn.utils.validation import check_is_fitted
 
-    from .. import __version__
-    from ._jet_graph import JetImageModule
-
-    imager_name, imager, clf_name, clf = _steps(estimator)
+    imager_name, graph, imager, clf_name, clf = _steps(estimator)
     check_is_fitted(clf)
     precision = getattr(clf, "precision", "fp32")
     if precision != "fp32":
@@ -313,10 +267,10 @@ def export_onnx(
             "predict_proba runs the network under autocast, the ONNX graph in float32; "
             "export a copy with set_params(precision='fp32') (the weights are float32)"
         )
-    if clf._input_kind() != "images":
+    why = clf.get_input_kind().not_exportable
+    if why is not None:
         raise OnnxExportError(
-            f"step {clf_name!r} (CNNClassifier) runs the particle-level module "
-            f"{clf.module!r}; ONNX export covers image models only"
+            f"step {clf_name!r} (CNNClassifier) runs the module {clf.module!r}: {why}"
         )
     if imager is not None:
         check_is_fitted(imager)
@@ -330,37 +284,39 @@ def export_onnx(
 
     # -- the torch module ------------------------------------------------------
     if imager is not None:
-        fmt = imager.input_format
-        if n_features is None:
-            n_features = 4
+        what = f"step {imager_name!r} ({type(imager).__name__})"
         try:
-            imaging = JetImageModule(imager, n_features=n_features)
+            imaging = (
+                graph(imager)
+                if n_features is None
+                else graph(imager, n_features=n_features)
+            )
         except ValueError as exc:
-            raise OnnxExportError(f"step {imager_name!r} (JetImager): {exc}") from exc
-        if (imaging.n_phi, imaging.n_eta) != tuple(clf.image_shape_) or len(
-            imaging.intensity
-        ) != clf.n_channels_:
+            raise OnnxExportError(f"{what}: {exc}") from exc
+        n_features = imaging.n_features
+        n_channels, *shape = imaging.output_shape
+        if tuple(shape) != tuple(clf.image_shape_) or n_channels != clf.n_channels_:
             raise OnnxExportError(
-                f"step {imager_name!r} (JetImager) makes images of "
-                f"{len(imaging.intensity)} x {(imaging.n_phi, imaging.n_eta)} but step "
+                f"{what} makes images of {n_channels} x {tuple(shape)} but step "
                 f"{clf_name!r} was fitted on {clf.n_channels_} x {clf.image_shape_}"
             )
-        example = _synthetic_jets(fmt, n_features, n_constituents, dtype)[:3]
-        input_name = CONSTITUENTS
+        example = imaging.example_input(n_constituents, dtype)[:3]
+        input_name = imaging.input_name
+        input_meta = imaging.metadata()
         dims = {0: torch.export.Dim("batch")}
         if n_constituents is None:
-            dims[1] = torch.export.Dim("n_constituents")
+            dims[1] = torch.export.Dim(f"n_{input_name}")
     else:
-        fmt = "images"
         imaging = None
         rng = np.random.default_rng(0)
         example = rng.random((3, clf.n_channels_, *clf.image_shape_), np.float32)
         input_name = IMAGES
+        input_meta = {"input_format": "images", "padding": "none (images)"}
         dims = {0: torch.export.Dim("batch")}
         dtype = np.dtype(np.float32)
 
     net = copy.deepcopy(clf.module_).to("cpu").eval()
-    nonlinearity = clf._get_predict_nonlinearity()
+    nonlinearity = clf.get_predict_nonlinearity()
     tagger = _Tagger(imaging, net, nonlinearity).eval()
     model = _to_onnx(
         tagger,
@@ -374,7 +330,7 @@ def export_onnx(
 
     # -- metadata ----------------------------------------------------------------
     input_shape = (
-        ["batch", n_constituents or "n_constituents", n_features]
+        ["batch", n_constituents or f"n_{input_name}", n_features]
         if imager is not None
         else ["batch", int(clf.n_channels_), *map(int, clf.image_shape_)]
     )
@@ -384,8 +340,7 @@ def export_onnx(
         "input_name": input_name,
         "input_shape": json.dumps(input_shape),
         "input_dtype": dtype.name,
-        "input_format": fmt,
-        "padding": PADDING.get(fmt, "none (images)"),
+        **input_meta,
         "output_name": PROBABILITIES,
         "output": "class probabilities (batch, n_classes), float32, columns in the "
         "order of 'classes', as predict_proba",
@@ -404,7 +359,9 @@ def export_onnx(
     onnx.checker.check_model(model)
 
     if check:
-        _check(model, estimator, fmt, n_features, n_constituents, dtype, X_check, atol)
+        if X_check is None:
+            X_check = _check_input(model, imaging, n_constituents, dtype)
+        _check(model, estimator, X_check, dtype, atol)
     if path is not None:
         onnx.save_model(model, os.fspath(path))
     return model
@@ -420,15 +377,17 @@ def _jsonable_params(params):
     return out
 
 
-def _check(model, estimator, fmt, n_features, n_constituents, dtype, X_check, atol):
+def _check_input(model, imaging, n_constituents, dtype):
+    """Input for the check: random images, or the graph's own example input."""
+    if imaging is None:
+        rng = np.random.default_rng(1)
+        shape = (64, *json.loads(_meta(model)["image_shape"]))
+        return rng.random(shape, np.float32)
+    return imaging.example_input(n_constituents, dtype, seed=1)
+
+
+def _check(model, estimator, X_check, dtype, atol):
     session = _session(model)
-    if X_check is None:
-        if fmt == "images":
-            rng = np.random.default_rng(1)
-            shape = (64, *json.loads(_meta(model)["image_shape"]))
-            X_check = rng.random(shape, np.float32)
-        else:
-            X_check = _synthetic_jets(fmt, n_features, n_constituents, dtype, seed=1)
     X_check = np.ascontiguousarray(X_check, dtype=dtype)
     expected = estimator.predict_proba(X_check)
     got = session.run(None, {session.get_inputs()[0].name: X_check})[0]

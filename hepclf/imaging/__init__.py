@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from ._jet import JetImager
+from ._jet_graph import JetImageModule
 
-__all__ = ["JetImager"]
+__all__ = ["JetImageModule", "JetImager"]

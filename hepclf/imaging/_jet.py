@@ -9,45 +9,21 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils._tags import ConstituentInputMixin
-from ..utils._validation import check_constituents, check_jets
+from ..base import PaddedInputMixin
+from ..export._registry import register_graph
+from ..kinematics import energy, pt_eta_phi, wrap_phi
+from ..kinematics._four_vectors import (
+    INPUT_FORMATS,
+    check_four_vector_array,
+    check_four_vectors,
+)
+from ..utils._param_validation import NonEmptySequenceOf, Pair, Range
 
 INTENSITIES = ("pt", "energy", "count")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _wrap(phi):
-    """Map angles to [-pi, pi)."""
-    return phi - (2 * np.pi) * np.floor((phi + np.pi) * (0.5 / np.pi))
-
-
-def _check_range(value, name):
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a pair (low, high) of numbers, got {value!r}"
-        ) from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} must satisfy low < high (finite), got {value!r}")
-    return lo, hi
-
-
-def _check_npix(npix):
-    if isinstance(npix, Integral):
-        npix = (npix, npix)
-    try:
-        n_eta, n_phi = (int(n) for n in npix)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"npix must be an int or a pair of ints, got {npix!r}"
-        ) from None
-    if n_eta < 1 or n_phi < 1:
-        raise ValueError(f"npix must be positive, got {npix!r}")
-    return n_eta, n_phi
-
-
-class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
+class JetImager(PaddedInputMixin, TransformerMixin, BaseEstimator):
     """Turn jet constituents into jet images.
 
     Each jet becomes an image in the (pseudorapidity eta, azimuth phi) plane: the
@@ -140,11 +116,17 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "npix": [Interval(Integral, 1, None, closed="left"), tuple, list],
-        "eta_range": [tuple, list],
-        "phi_range": [tuple, list],
-        "input_format": [StrOptions({"epxpypz", "ptetaphi"})],
-        "intensity": [StrOptions(set(INTENSITIES)), tuple, list],
+        "npix": [
+            Interval(Integral, 1, None, closed="left"),
+            Pair(Interval(Integral, 1, None, closed="left")),
+        ],
+        "eta_range": [Range()],
+        "phi_range": [Range()],
+        "input_format": [StrOptions(set(INPUT_FORMATS))],
+        "intensity": [
+            StrOptions(set(INTENSITIES)),
+            NonEmptySequenceOf(StrOptions(set(INTENSITIES))),
+        ],
         "center": ["boolean"],
         "rotate": ["boolean"],
         "flip": ["boolean"],
@@ -181,27 +163,28 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
         self.engine = engine
 
     # -- parameters -------------------------------------------------------------
-    def _settings(self):
-        """Validate the parameters and return the derived geometry."""
-        self._validate_params()
-        n_eta, n_phi = _check_npix(self.npix)
-        eta_lo, eta_hi = _check_range(self.eta_range, "eta_range")
-        phi_lo, phi_hi = _check_range(self.phi_range, "phi_range")
+    def _geometry(self):
+        """Return the image geometry the (validated) parameters describe.
+
+        Returns ``(n_eta, n_phi, eta_range, phi_range, intensity)`` with the
+        ranges as float pairs and ``intensity`` as a tuple of names.
+        """
+        n_eta, n_phi = (
+            (self.npix, self.npix)
+            if isinstance(self.npix, Integral)
+            else (int(n) for n in self.npix)
+        )
         intensity = (
             (self.intensity,)
             if isinstance(self.intensity, str)
             else tuple(self.intensity)
         )
-        unknown = [i for i in intensity if i not in INTENSITIES]
-        if not intensity or unknown:
-            raise ValueError(
-                f"intensity must be one of {INTENSITIES} or a non-empty sequence of "
-                f"them, got {self.intensity!r}"
-            )
-        return n_eta, n_phi, (eta_lo, eta_hi), (phi_lo, phi_hi), intensity
+        eta_range = tuple(float(v) for v in self.eta_range)
+        phi_range = tuple(float(v) for v in self.phi_range)
+        return n_eta, n_phi, eta_range, phi_range, intensity
 
     def _check_input(self, X):
-        return check_jets(X, self.input_format, name=type(self).__name__)
+        return check_four_vector_array(X, self.input_format, name=type(self).__name__)
 
     # -- sklearn API --------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -220,7 +203,7 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
         self : JetImager
             The imager, with the pixel edges set.
         """
-        n_eta, n_phi, eta_range, phi_range, intensity = self._settings()
+        n_eta, n_phi, eta_range, phi_range, intensity = self._geometry()
         self._check_input(X)
         self.eta_edges_ = np.linspace(*eta_range, n_eta + 1)
         self.phi_edges_ = np.linspace(*phi_range, n_phi + 1)
@@ -240,7 +223,8 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
         images : ndarray of shape (n_jets, n_channels, n_phi, n_eta), float32
             Image ``i`` belongs to jet ``i``.
         """
-        n_eta, n_phi, eta_range, phi_range, intensity = self._settings()
+        self._validate_params()  # transform works unfitted (the imager is stateless)
+        n_eta, n_phi, eta_range, phi_range, intensity = self._geometry()
         X = self._check_input(X)
         out = np.empty((len(X), len(intensity), n_phi, n_eta), dtype=np.float32)
         kernel = self._numba_kernel()
@@ -287,7 +271,7 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
         return out
 
     def _numba_kernel(self):
-        """The compiled kernel, or None for the NumPy engine."""
+        """Return the compiled kernel, or None for the NumPy engine."""
         if self.engine == "numpy":
             return None
         try:
@@ -307,23 +291,19 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
         Only the non-padding rows are converted to float64 and transformed, so
         the cost follows the number of constituents, not the padded size.
         """
-        present = check_constituents(
+        present = check_four_vectors(
             X, self.input_format, name=type(self).__name__, offset=offset
         )
         jet = np.repeat(np.arange(len(X)), present.sum(axis=1))
         rows = X[present].astype(np.float64, copy=False)
         if self.input_format == "epxpypz":
             E, px, py, pz = rows.T
-            pt = np.hypot(px, py)
-            eta = np.arcsinh(pz / pt)
-            phi = np.arctan2(py, px)
+            pt, eta, phi = pt_eta_phi(px, py, pz)
         else:
             pt, eta, phi = rows[:, 0], rows[:, 1], rows[:, 2]
             E = None
             if need_energy:
-                E = pt * np.cosh(eta)
-                if rows.shape[1] == 4:
-                    E = np.hypot(E, rows[:, 3])
+                E = energy(pt, eta, rows[:, 3] if rows.shape[1] == 4 else 0.0)
         return jet, pt, eta, phi, E
 
     def _images(self, X, offset, out, n_eta, n_phi, eta_range, phi_range, intensity):
@@ -351,15 +331,15 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
         if self.center or self.rotate or self.flip:
             sum_pt = per_jet_sum(pt)
             safe = np.where(sum_pt > 0, sum_pt, 1.0)
-            dphi_ref = _wrap(phi - phi_ref[jet])
+            dphi_ref = wrap_phi(phi - phi_ref[jet])
             eta_c = per_jet_sum(pt * eta) / safe
             phi_c = phi_ref + per_jet_sum(pt * dphi_ref) / safe
             x = eta - eta_c[jet]
-            y = _wrap(phi - phi_c[jet])
+            y = wrap_phi(phi - phi_c[jet])
         else:
             # absolute coordinates as given: no round trip through the centroid,
             # whose rounding depends on the constituent order
-            x, y = eta, _wrap(phi)
+            x, y = eta, wrap_phi(phi)
 
         if self.rotate:
             sxx, syy, sxy = (
@@ -377,7 +357,7 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
                 coord *= np.where(balance < 0, -1.0, 1.0)[jet]
         if not self.center and (self.rotate or self.flip):
             x = x + eta_c[jet]
-            y = _wrap(y + phi_c[jet])
+            y = wrap_phi(y + phi_c[jet])
 
         ix = np.floor((x - eta_range[0]) * (n_eta / (eta_range[1] - eta_range[0])))
         iy = np.floor((y - phi_range[0]) * (n_phi / (phi_range[1] - phi_range[0])))
@@ -400,3 +380,6 @@ class JetImager(ConstituentInputMixin, TransformerMixin, BaseEstimator):
                 )
             pixels = np.bincount(flat, w[inside], minlength=n_jets * n_pix)
             out[:, c] = pixels.reshape(n_jets, n_phi, n_eta)
+
+
+register_graph(JetImager, "hepclf.imaging._jet_graph:JetImageModule")

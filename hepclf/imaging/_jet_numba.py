@@ -14,15 +14,11 @@ import math
 import numba
 import numpy as np
 
+from ..kinematics._numba import energy, pt_eta_phi, wrap_phi
+
 # error codes returned by the kernel (0: fine); the jet index comes with them
 STRAY, NEGATIVE_E, NEGATIVE_PT, NEGATIVE_MASS, OVERFLOW = 1, 2, 3, 4, 5
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-TWO_PI = 2.0 * math.pi
-
-
-@numba.njit(inline="always")
-def _wrap(phi):
-    return phi - TWO_PI * math.floor((phi + math.pi) * (0.5 / math.pi))
 
 
 def _jet_images(
@@ -49,7 +45,7 @@ def _jet_images(
         pt = np.empty(n_items)
         eta = np.empty(n_items)
         phi = np.empty(n_items)
-        energy = np.empty(n_items)
+        energies = np.empty(n_items)
         m = 0
         for i in range(n_items):
             if epxpypz:
@@ -64,11 +60,8 @@ def _jet_images(
                     continue
                 if e < 0:
                     errors[j, 0] = NEGATIVE_E
-                p = math.hypot(px, py)
-                pt[m] = p
-                eta[m] = math.asinh(pz / p)
-                phi[m] = math.atan2(py, px)
-                energy[m] = e
+                pt[m], eta[m], phi[m] = pt_eta_phi(px, py, pz)
+                energies[m] = e
             else:
                 p = np.float64(X[j, i, 0])
                 if p == 0:
@@ -78,13 +71,12 @@ def _jet_images(
                 pt[m] = p
                 eta[m] = np.float64(X[j, i, 1])
                 phi[m] = np.float64(X[j, i, 2])
-                e = p * math.cosh(eta[m])
+                mass = 0.0
                 if n_feat == 4:
                     mass = np.float64(X[j, i, 3])
                     if mass < 0:
                         errors[j, 0] = NEGATIVE_MASS
-                    e = math.hypot(e, mass)
-                energy[m] = e
+                energies[m] = energy(p, eta[m], mass)
             m += 1
         if m == 0 or errors[j, 0] != 0:
             for k in range(n_kinds):
@@ -105,18 +97,18 @@ def _jet_images(
             for i in range(m):
                 s_pt += pt[i]
                 s_eta += pt[i] * eta[i]
-                s_dphi += pt[i] * _wrap(phi[i] - ref)
+                s_dphi += pt[i] * wrap_phi(phi[i] - ref)
             safe = s_pt if s_pt > 0 else 1.0
             eta_c = s_eta / safe
             phi_c = ref + s_dphi / safe
             for i in range(m):
                 x[i] = eta[i] - eta_c
-                y[i] = _wrap(phi[i] - phi_c)
+                y[i] = wrap_phi(phi[i] - phi_c)
         else:
             # absolute coordinates as given: no round trip through the centroid,
             # whose rounding depends on the constituent order
             for i in range(m):
-                y[i] = _wrap(phi[i])
+                y[i] = wrap_phi(phi[i])
         if rotate:
             sxx = 0.0
             syy = 0.0
@@ -147,7 +139,7 @@ def _jet_images(
         if not center and (rotate or flip):
             for i in range(m):
                 x[i] = x[i] + eta_c
-                y[i] = _wrap(y[i] + phi_c)
+                y[i] = wrap_phi(y[i] + phi_c)
         for k in range(n_kinds):
             total = 0.0
             for i in range(m):
@@ -157,7 +149,7 @@ def _jet_images(
                     total += (
                         pt[i]
                         if kinds[k] == 0
-                        else (energy[i] if kinds[k] == 1 else 1.0)
+                        else (energies[i] if kinds[k] == 1 else 1.0)
                     )
             if not normalize and total > FLOAT32_MAX:
                 errors[j, 0] = OVERFLOW
@@ -173,7 +165,7 @@ def _jet_images(
                     w = (
                         pt[i]
                         if kinds[k] == 0
-                        else (energy[i] if kinds[k] == 1 else 1.0)
+                        else (energies[i] if kinds[k] == 1 else 1.0)
                     )
                     pixels[int(iy), int(ix)] += w / norm
             for r in range(n_phi):

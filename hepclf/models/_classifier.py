@@ -2,158 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import inspect
-import numbers
-import warnings
+from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback, Checkpoint, EpochScoring, LoadInitState
-from skorch.dataset import Dataset
-from skorch.utils import is_dataset, to_tensor
+from skorch.callbacks import EpochScoring
+from skorch.utils import is_dataset
 from torch import nn
-from torch.utils.data import DataLoader, Subset
 
-from ..utils._validation import check_constituents
-from ._modules import get_module
-
-
-def _as_tensor(array):
-    """Share memory with a NumPy array (read-only arrays are never written to)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="The given NumPy array is not writable"
-        )
-        return torch.as_tensor(array)
+from ._callbacks import accuracy_on_codes
+from ._loader import ArrayLoader
+from ._net import NetMixin
 
 
-def _map(X, fn):
-    """Apply ``fn`` to a tensor or to every tensor of a dict of tensors."""
-    return {k: fn(v) for k, v in X.items()} if isinstance(X, dict) else fn(X)
-
-
-class ArrayLoader:
-    """Mini-batches sliced straight out of in-memory arrays.
-
-    A drop-in replacement for ``torch.utils.data.DataLoader`` for skorch's
-    ``Dataset`` holding NumPy arrays (and ``Subset`` of it, as made by
-    ``ValidSplit``): each batch is one fancy-indexing of the whole array, not
-    ``batch_size`` calls to ``__getitem__`` plus a collate. Any other dataset is
-    handed to a ``DataLoader`` with the same arguments.
-
-    Parameters
-    ----------
-    dataset : skorch.dataset.Dataset or torch Dataset
-        The data.
-    batch_size : int, default=128
-        Samples per batch.
-    shuffle : bool, default=False
-        Draw a new random order (from torch's global generator) every epoch.
-    drop_last : bool, default=False
-        Skip the last, smaller batch.
-    pin_memory : bool, default=False
-        Return batches in page-locked memory (faster host-to-GPU copies).
-    **kwargs
-        Passed to ``DataLoader`` when the dataset is not array-backed.
-    """
-
-    def __init__(
-        self,
-        dataset,
-        batch_size=128,
-        shuffle=False,
-        drop_last=False,
-        pin_memory=False,
-        **kwargs,
-    ):
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.pin_memory = pin_memory
-        self.kwargs = kwargs
-        indices = None
-        base = dataset
-        if isinstance(dataset, Subset):
-            base, indices = dataset.dataset, np.asarray(dataset.indices)
-        self._arrays = None
-        X = base.X if type(base) is Dataset else None
-        arrays = X.values() if isinstance(X, dict) else [X]
-        if all(isinstance(a, np.ndarray) for a in arrays) and (
-            base.y is None or isinstance(base.y, np.ndarray)
-        ):
-            X = (
-                {k: _as_tensor(v) for k, v in X.items()}
-                if isinstance(X, dict)
-                else _as_tensor(X)
-            )
-            y = None if base.y is None else _as_tensor(base.y)
-            self._arrays = (X, y, None if indices is None else torch.as_tensor(indices))
-
-    def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def __iter__(self):
-        if self._arrays is None:
-            yield from DataLoader(
-                self.dataset,
-                batch_size=self.batch_size,
-                shuffle=self.shuffle,
-                drop_last=self.drop_last,
-                pin_memory=self.pin_memory,
-                **self.kwargs,
-            )
-            return
-        X, y, indices = self._arrays
-        n = len(self.dataset)
-        order = torch.randperm(n) if self.shuffle else None
-        if indices is not None:
-            order = indices if order is None else indices[order]
-        stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            if order is None:
-                idx = slice(start, start + self.batch_size)
-            else:
-                idx = order[start : start + self.batch_size]
-            if isinstance(X, dict):
-                Xb = {k: v[idx] for k, v in X.items()}
-                n_batch = len(next(iter(Xb.values())))
-            else:
-                Xb = X[idx]
-                n_batch = len(Xb)
-            yb = torch.zeros(n_batch) if y is None else y[idx]
-            if self.pin_memory:
-                Xb = _map(Xb, torch.Tensor.pin_memory)
-                yb = yb.pin_memory()
-            yield Xb, yb
-
-
-def _accuracy_on_codes(net, X, y):
-    """Validation accuracy against the encoded labels skorch holds during fit."""
-    return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
-
-
-class EpochSeed(Callback):
-    """Reseed torch at every epoch from the net's seed and the epoch number.
-
-    Each epoch's shuffling, dropout and noise then depend on (seed, epoch)
-    alone, so a run resumed from a checkpoint repeats the epochs it missed
-    exactly as an uninterrupted run would have.
-    """
-
-    def on_epoch_begin(self, net, **kwargs):
-        seed = getattr(net, "random_seed_", None)
-        if seed is not None:
-            state = np.random.SeedSequence([seed, len(net.history)]).generate_state(1)
-            torch.manual_seed(int(state[0]))
-
-
-class CNNClassifier(NeuralNetClassifier):
+class CNNClassifier(NetMixin, NeuralNetClassifier):
     """A convolutional-network classifier for image batches, in scikit-learn style.
 
     A skorch ``NeuralNetClassifier`` with defaults for physics images: the
@@ -165,11 +30,16 @@ class CNNClassifier(NeuralNetClassifier):
     unless set through ``module__*`` parameters, so it works unchanged behind an
     imager whose image size is being grid-searched.
 
-    Modules that declare ``input_kind = "particles"`` (the registered
-    ``"particle_transformer"``) take jet constituents instead of images:
-    ``(n_samples, n_particles, 4)`` four-momenta ``(E, px, py, pz)``, zero rows
-    for padding, as made by :class:`hepclf.ConstituentSequencer`; every jet
-    needs a constituent with non-zero pT.
+    Modules that declare another input kind take that instead of images: the
+    registered ``"particle_transformer"`` (``input_kind = "particles"``) takes
+    jet constituents, ``(n_samples, n_particles, 4)`` four-momenta
+    ``(E, px, py, pz)``, zero rows for padding, as made by
+    :class:`hepclf.ConstituentSequencer`; every jet needs a constituent with
+    non-zero pT. The checks and error messages follow the module's kind.
+
+    Parameters are validated at ``fit``: a bad ``precision``, ``class_weight``,
+    ``channels_last``, ``checkpoint_dir``, ``device`` or ``random_state`` raises
+    scikit-learn's ``InvalidParameterError`` (a ``ValueError``).
 
     Parameters
     ----------
@@ -251,6 +121,12 @@ class CNNClassifier(NeuralNetClassifier):
     hepclf.models.ParticleTransformer : the registered particle-level module.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **NetMixin._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "classes": ["array-like", None],
+    }
+
     def __init__(
         self,
         module="jetcnn",
@@ -295,162 +171,21 @@ class CNNClassifier(NeuralNetClassifier):
         self.channels_last = channels_last
         self.checkpoint_dir = checkpoint_dir
 
-    def _get_param_names(self):
-        # skorch lists every public attribute without a trailing underscore,
-        # which includes its private ``_params_to_validate``
-        return [name for name in super()._get_param_names() if not name.startswith("_")]
-
     @property
     def _default_callbacks(self):
         callbacks = dict(super()._default_callbacks)
         callbacks["valid_acc"] = EpochScoring(
-            _accuracy_on_codes,
+            accuracy_on_codes,
             name="valid_acc",
             lower_is_better=False,
             use_caching=False,
         )
-        callbacks["epoch_seed"] = EpochSeed()
-        if self.checkpoint_dir is not None:
-            checkpoint = Checkpoint(monitor=None, dirname=str(self.checkpoint_dir))
-            callbacks["checkpoint"] = checkpoint
-            callbacks["load_checkpoint"] = LoadInitState(checkpoint)
         return list(callbacks.items())
 
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """Run the epochs; with ``checkpoint_dir``, only those still owed."""
-        if epochs is None and self.checkpoint_dir is not None:
-            epochs = max(self.max_epochs - len(self.history), 0)
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+    def _inferred_module_params(self):
+        return {**super()._inferred_module_params(), "n_classes": len(self.classes_)}
 
-    # -- device "auto" ---------------------------------------------------------------
-    @staticmethod
-    def _auto_device():
-        return "cuda" if torch.cuda.is_available() else "cpu"
-
-    @contextlib.contextmanager
-    def _on_device(self):
-        """Resolve ``device="auto"`` for skorch while a call runs, then restore it."""
-        if self.device != "auto":
-            yield
-            return
-        self.device = self._auto_device()
-        try:
-            yield
-        finally:
-            self.device = "auto"
-
-    @property
-    def device_(self):
-        """The torch device of the fitted module's parameters."""
-        self.check_is_fitted()
-        return next(self.module_.parameters()).device
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("grad_scaler_", None)  # rebuilt on demand
-        return state
-
-    def __setstate__(self, state):
-        auto = state.get("device") == "auto"
-        if auto:
-            state["device"] = self._auto_device()
-        super().__setstate__(state)
-        if auto:
-            self.device = "auto"
-
-    def _draw_seed(self):
-        if self.random_state is None:
-            return None
-        if isinstance(self.random_state, numbers.Integral):
-            return int(self.random_state)
-        return int(check_random_state(self.random_state).randint(2**31 - 1))
-
-    @contextlib.contextmanager
-    def _seeded(self):
-        """Fork torch's random generators and seed them with ``random_seed_``."""
-        if not hasattr(self, "random_seed_"):
-            self.random_seed_ = self._draw_seed()
-        if self.random_seed_ is None:
-            yield
-            return
-        devices = (
-            list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-        )
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.random_seed_)
-            yield
-
-    # -- input checks -----------------------------------------------------------------
-    def _input_kind(self):
-        """``"particles"`` for modules that declare it, else ``"images"``."""
-        return getattr(self._module_class(), "input_kind", "images")
-
-    def _module_class(self):
-        """The module class (or instance) that ``module`` names."""
-        return get_module(self.module) if isinstance(self.module, str) else self.module
-
-    def _check_images(self, X, reset):
-        name = type(self).__name__
-        if isinstance(X, torch.Tensor):
-            X = X.detach().cpu().numpy()
-        try:
-            X = np.asarray(X)
-        except ValueError as exc:
-            raise ValueError(
-                f"{name}: could not convert X to an array ({exc})"
-            ) from exc
-        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-            raise ValueError(f"{name}: X must be numeric, got dtype {X.dtype}")
-        particles = self._input_kind() == "particles"
-        if particles:
-            if X.ndim != 3 or X.shape[-1] != 4:
-                raise ValueError(
-                    f"{name}: the module {self.module!r} takes jet constituents of "
-                    "shape (n_samples, n_particles, 4) (E, px, py, pz), got shape "
-                    f"{X.shape}; put a ConstituentSequencer before the classifier"
-                )
-        else:
-            if X.ndim == 3:
-                X = X[:, np.newaxis]
-            if X.ndim != 4:
-                raise ValueError(
-                    f"{name}: expected images of shape (n_samples, n_channels, height, "
-                    f"width) or (n_samples, height, width), got shape {X.shape}; put an "
-                    "imager (e.g. JetImager) before the classifier"
-                )
-        if len(X) == 0:
-            raise ValueError(f"{name}: X is empty (0 samples)")
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        if not np.isfinite(X).all():
-            raise ValueError(
-                f"{name}: X contains NaN or inf (or values too large for float32)"
-            )
-        if particles:
-            # padding rows are all zero; real constituents need E >= 0
-            empty = ~check_constituents(X, "epxpypz", name=name).any(axis=1)
-            if empty.any():
-                raise ValueError(
-                    f"{name}: jet {int(np.argmax(empty))} has no constituent with "
-                    f"non-zero pT ({int(empty.sum())} empty jet(s) in all)"
-                )
-        if reset:
-            self.n_channels_ = X.shape[-1] if particles else X.shape[1]
-            self.image_shape_ = (
-                tuple(X.shape[1:-1]) if particles else tuple(X.shape[2:])
-            )
-        elif particles:
-            if X.shape[-1] != self.n_channels_:
-                raise ValueError(
-                    f"{name}: X has {X.shape[-1]} features per constituent but the "
-                    f"classifier was fitted on {self.n_channels_}"
-                )
-        elif (X.shape[1], *X.shape[2:]) != (self.n_channels_, *self.image_shape_):
-            raise ValueError(
-                f"{name}: X has images of {X.shape[1]} channel(s) x {X.shape[2:]} but the "
-                f"classifier was fitted on {self.n_channels_} channel(s) x {self.image_shape_}"
-            )
-        return X
-
+    # -- labels -------------------------------------------------------------------------
     def _encode_labels(self, y, n_samples, reset):
         name = type(self).__name__
         if y is None:
@@ -490,32 +225,7 @@ class CNNClassifier(NeuralNetClassifier):
     def check_data(self, X, y):
         """Labels are checked and encoded in ``fit``; nothing to do here."""
 
-    # -- module construction ----------------------------------------------------------
-    def initialize_module(self):
-        """Build ``module_``, filling in the image shape and classes seen at fit."""
-        kwargs = self.get_params_for("module")
-        module = self._module_class()
-        if isinstance(module, type) and hasattr(self, "n_channels_"):
-            accepted = inspect.signature(module).parameters
-            inferred = {
-                "in_channels": self.n_channels_,
-                "image_size": self.image_shape_,
-                "n_classes": len(self.classes_),
-            }
-            for key, value in inferred.items():
-                if key in accepted and key not in kwargs:
-                    kwargs[key] = value
-        self.module_ = self.initialized_instance(module, kwargs)
-        if self.channels_last:
-            self.module_ = self.module_.to(memory_format=torch.channels_last)
-        return self
-
     # -- the sklearn API ----------------------------------------------------------------
-    def initialize(self):
-        """Initialise the module, criterion, optimiser and callbacks."""
-        with self._on_device(), self._seeded():
-            return super().initialize()
-
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Train the network on images ``X`` with labels ``y``.
 
@@ -538,6 +248,7 @@ class CNNClassifier(NeuralNetClassifier):
         self : CNNClassifier
             The trained classifier.
         """
+        self._check_params()
         reset = not (self.warm_start and self.initialized_)
         X = self._prepare(X, y, sample_weight, reset)
         if reset:
@@ -571,6 +282,7 @@ class CNNClassifier(NeuralNetClassifier):
         if fit_params.get("_routing_method") == "fit":  # called by fit(): X is prepared
             data = (X, y)
         else:
+            self._check_params()
             data = self._prepare(X, y, sample_weight, reset=not self.initialized_)
         with self._on_device(), self._seeded():
             super().partial_fit(*data, **fit_params)
@@ -578,7 +290,7 @@ class CNNClassifier(NeuralNetClassifier):
 
     def _prepare(self, X, y, sample_weight, reset):
         """Check and encode the training data; ``(X or {"X", "sample_weight"}, codes)``."""
-        X = self._check_images(X, reset=reset)
+        X = self._check_input(X, reset=reset)
         codes = self._encode_labels(y, len(X), reset=reset)
         weight = self._sample_weight(sample_weight, codes)
         if weight is None:
@@ -598,12 +310,7 @@ class CNNClassifier(NeuralNetClassifier):
             if not np.isfinite(weight).all():
                 raise ValueError(f"{name}: sample_weight contains NaN or inf")
         if self.class_weight is not None:
-            if isinstance(self.class_weight, str):
-                if self.class_weight != "balanced":
-                    raise ValueError(
-                        f"{name}: class_weight must be 'balanced', a dict or None, "
-                        f"got {self.class_weight!r}"
-                    )
+            if isinstance(self.class_weight, str):  # "balanced"
                 counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
                 per_class = len(codes) / (n_classes * np.maximum(counts, 1))
             else:
@@ -621,98 +328,6 @@ class CNNClassifier(NeuralNetClassifier):
         if weight.mean() <= 0:
             raise ValueError(f"{name}: the sample weights must have a positive sum")
         return (weight / weight.mean()).astype(np.float32)
-
-    def _autocast_dtype(self):
-        dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-        if self.precision not in dtypes:
-            raise ValueError(
-                f"{type(self).__name__}: precision must be one of {sorted(dtypes)}, "
-                f"got {self.precision!r}"
-            )
-        return dtypes[self.precision]
-
-    def infer(self, x, **fit_params):
-        """Run the module on one batch (the sample weights are not passed to it).
-
-        Batches are copied to the device without blocking (from pinned memory on
-        CUDA), converted to channels-last if asked, and run under autocast for
-        ``precision="bf16"``/``"fp16"``; the logits are returned in float32.
-        """
-        if isinstance(x, dict) and "sample_weight" in x:
-            x = x["X"]
-        with self._on_device():
-            # device=None (as with Accelerate): batches stay where they are
-            device = None if self.device is None else torch.device(self.device)
-            x = to_tensor(x, device=None)
-            if isinstance(x, torch.Tensor):
-                if device is not None:
-                    x = x.to(device, non_blocking=True)
-                if self.channels_last and x.ndim == 4:
-                    x = x.contiguous(memory_format=torch.channels_last)
-            dtype = self._autocast_dtype()
-            if dtype is None:
-                return super().infer(x, **fit_params)
-            device_type = device.type if device is not None else x.device.type
-            with torch.autocast(device_type=device_type, dtype=dtype):
-                out = super().infer(x, **fit_params)
-            return out.float()
-
-    def get_iterator(self, dataset, training=False):
-        """Batches of the data; pinned host memory when training on CUDA."""
-        iterator = super().get_iterator(dataset, training=training)
-        if isinstance(iterator, ArrayLoader) and str(self.device).startswith("cuda"):
-            prefix = "iterator_train" if training else "iterator_valid"
-            iterator.pin_memory = self.get_params_for(prefix).get("pin_memory", True)
-        return iterator
-
-    def train_step_single(self, batch, **fit_params):
-        """Forward and backward pass of one batch, with loss scaling for fp16."""
-        if self.precision != "fp16":
-            return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
-        Xi, yi = batch
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        self._grad_scaler().scale(loss).backward()
-        return {"loss": loss, "y_pred": y_pred}
-
-    def _step_optimizer(self, step_fn):
-        if self.precision != "fp16":
-            return super()._step_optimizer(step_fn)
-        step_fn()  # the scaler cannot pass a closure to the optimisers
-        scaler = self._grad_scaler()
-        for name in self._optimizers:
-            scaler.step(getattr(self, name + "_"))
-        scaler.update()
-        return None
-
-    def _grad_scaler(self):
-        if getattr(self, "grad_scaler_", None) is None:
-            self.grad_scaler_ = torch.amp.GradScaler(torch.device(self.device).type)
-        return self.grad_scaler_
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The criterion on a batch; weighted by ``X["sample_weight"]`` when present."""
-        if not (isinstance(X, dict) and "sample_weight" in X):
-            return super().get_loss(y_pred, y_true, X=X, training=training)
-        criterion = self.criterion_
-        reduction, criterion.reduction = criterion.reduction, "none"
-        try:
-            loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        finally:
-            criterion.reduction = reduction
-        weight = X["sample_weight"].to(loss.device)
-        return (loss * weight).mean()
-
-    def forward_iter(self, X, training=False, device="cpu"):
-        """Yield the module's outputs batch by batch (see skorch)."""
-        with self._on_device():
-            yield from super().forward_iter(X, training=training, device=device)
-
-    def load_params(self, *args, **kwargs):
-        """Load module/optimiser/history state saved with ``save_params`` (see skorch)."""
-        with self._on_device():
-            return super().load_params(*args, **kwargs)
 
     def predict_proba(self, X):
         """Return class probabilities.
@@ -732,7 +347,7 @@ class CNNClassifier(NeuralNetClassifier):
         if isinstance(X, dict) and "sample_weight" in X:  # weighted validation data
             X = X["X"]
         if not is_dataset(X):  # skorch's validation callbacks pass a Dataset
-            X = self._check_images(X, reset=False)
+            X = self._check_input(X, reset=False)
         return super().predict_proba(X)
 
     def predict(self, X):

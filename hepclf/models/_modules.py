@@ -55,6 +55,17 @@ def get_module(name: str) -> type[nn.Module]:
         ) from None
 
 
+def registered_modules() -> dict[str, type[nn.Module]]:
+    """Every registered module class, by name.
+
+    Returns
+    -------
+    modules : dict of str to type
+        A copy of the registry: ``{"jetcnn": JetCNN, "resnet": ResNet, ...}``.
+    """
+    return dict(_REGISTRY)
+
+
 def _pair(size) -> tuple[int, int]:
     if isinstance(size, int):
         return size, size

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..kinematics._torch import wrap_phi
 from ._modules import register_module
 
 #: Per-particle features the network computes from (E, px, py, pz), in order.
@@ -30,10 +29,6 @@ PAIR_FEATURES = ("log_kt", "log_z", "log_delta_r", "log_mass2")
 _SHIFT = torch.tensor([0.0, 0.0, 1.7, 2.0, -4.7, -4.7, 0.2])
 _SCALE = torch.tensor([1.0, 1.0, 0.7, 0.7, 0.7, 0.7, 4.0])
 _TINY = 1e-8
-
-
-def _wrap(dphi):
-    return torch.remainder(dphi + math.pi, 2 * math.pi) - math.pi
 
 
 def particle_features(p4, mask):
@@ -61,7 +56,7 @@ def particle_features(p4, mask):
     safe_pt = torch.where(mask, pt, torch.ones_like(pt))
     safe_e = torch.where(mask, E.clamp_min(_TINY), torch.ones_like(E))
     deta = torch.asinh(pz / safe_pt) - jet_eta[:, None]
-    dphi = _wrap(torch.atan2(py, px) - jet_phi[:, None])
+    dphi = wrap_phi(torch.atan2(py, px) - jet_phi[:, None])
     log_pt, log_e = torch.log(safe_pt), torch.log(safe_e)
     feats = torch.stack(
         [
@@ -104,7 +99,7 @@ def pair_features(p4, mask):
     rap = 0.5 * torch.log((E + pz).clamp_min(_TINY) / (E - pz).clamp_min(_TINY))
     phi = torch.atan2(py, px)
     delta = torch.hypot(
-        rap[:, :, None] - rap[:, None, :], _wrap(phi[:, :, None] - phi[:, None, :])
+        rap[:, :, None] - rap[:, None, :], wrap_phi(phi[:, :, None] - phi[:, None, :])
     )
     pt_min = torch.minimum(pt[:, :, None], pt[:, None, :])
     kt = pt_min * delta
@@ -186,7 +181,7 @@ class ParticleTransformer(nn.Module):
 
     Input: ``(n_jets, n_particles, 4)`` four-momenta ``(E, px, py, pz)`` in
     GeV, zero rows for padding (as made by
-    :class:`hepclf.particles.ConstituentSequencer`); each jet needs at least
+    :class:`hepclf.sequences.ConstituentSequencer`); each jet needs at least
     one constituent. ``CNNClassifier(module="particle_transformer")`` trains it
     like any image model.
 

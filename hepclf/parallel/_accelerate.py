@@ -172,6 +172,11 @@ class AcceleratedCNNClassifier(AccelerateMixin, CNNClassifier):
     (64, 2)
     """
 
+    #: why save_model refuses it (the accelerator is not data)
+    _save_model_unsupported = (
+        "its accelerator is a live object; save to_cnn_classifier() instead"
+    )
+
     def __init__(
         self,
         module="jetcnn",

@@ -19,9 +19,13 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..kinematics._four_vectors import (
+    check_four_vector_array,
+    check_not_empty,
+    four_momenta,
+)
 from ..utils import import_optional
 from ..utils._optional import import_fastjet
-from ..utils._validation import check_jets, check_not_empty, four_momenta
 
 #: Jets handed to FastJet at once; bounds the memory of its cluster sequences.
 CHUNK_SIZE = 4096
@@ -73,7 +77,7 @@ def _empty_jets(
 
 def _check_jets(X, input_format: str, empty: str, name: str) -> None:
     """All the input checks of ``_substructure`` (shape, values, empty jets), no physics."""
-    X = check_jets(X, input_format, name=name)
+    X = check_four_vector_array(X, input_format, name=name)
     for start in range(0, len(X), CHUNK_SIZE):
         _, valid = four_momenta(
             X[start : start + CHUNK_SIZE], input_format, name=name, offset=start
@@ -166,7 +170,7 @@ def _substructure(
     Returns a dict with keys among ``"mass"`` (n_jets,), ``"tau"``
     (n_jets, len(taus)) and ``"softdrop_mass"`` (n_jets,); NaN for empty jets.
     """
-    X = check_jets(X, input_format, name=name)
+    X = check_four_vector_array(X, input_format, name=name)
     n_jets = len(X)
     out = {}
     if mass:

@@ -9,7 +9,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils._tags import ConstituentInputMixin
+from ..base import PaddedInputMixin
+from ..export._registry import register_graph
 from ._observables import CHUNK_SIZE, _check_jets, _fill_doc, _ratio, _substructure
 
 #: The observables ``SubstructureFeatures`` can compute, in output order.
@@ -26,7 +27,7 @@ _TAUS_NEEDED = {
 
 
 @_fill_doc
-class SubstructureFeatures(ConstituentInputMixin, TransformerMixin, BaseEstimator):
+class SubstructureFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
     """Turn jet constituents into classic jet-substructure observables.
 
     Each jet becomes one row of a 2-D feature table, ready for any sklearn
@@ -211,3 +212,10 @@ class SubstructureFeatures(ConstituentInputMixin, TransformerMixin, BaseEstimato
             The names of the observables, in column order.
         """
         return np.asarray(self._features(), dtype=object)
+
+
+register_graph(
+    SubstructureFeatures,
+    reason="its observables come from FastJet's C++ clustering, which has no ONNX "
+    "translation",
+)

@@ -1,4 +1,9 @@
-"""Utilities shared by hepclf's sub-packages."""
+"""Utilities shared by hepclf's sub-packages, whatever their data kind.
+
+:func:`import_optional` imports an optional dependency with an error that
+names the extra to install; :mod:`hepclf.utils.discovery` lists the public
+estimators and functions.
+"""
 
 from __future__ import annotations
 

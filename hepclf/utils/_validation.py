@@ -1,25 +1,14 @@
-"""Input validation for padded per-object arrays (jets, events, hits)."""
+"""Validation of padded per-sample arrays of objects (jet constituents, event objects, hits).
+
+Generic to every data kind: shape, numbers, ragged and awkward input. The
+physics checks of four-vectors live in :mod:`hepclf.kinematics._four_vectors`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-
-#: Field names accepted from awkward record arrays of jet constituents, per
-#: input format (the first complete list wins).
-FIELDS = {
-    "epxpypz": [
-        ("E", "px", "py", "pz"),
-        ("energy", "px", "py", "pz"),
-        ("t", "x", "y", "z"),
-    ],
-    "ptetaphi": [
-        ("pt", "eta", "phi", "mass"),
-        ("pt", "eta", "phi", "m"),
-        ("pt", "eta", "phi"),
-    ],
-}
 
 
 def _is_awkward(X) -> bool:
@@ -108,7 +97,7 @@ def check_padded(
     fields: Sequence[Sequence[str]] = (),
     dtype=None,
 ) -> np.ndarray:
-    """Convert jets/events/hits to a padded ``(n_samples, n_items, n_features)`` array.
+    """Convert samples of objects (jets, events, hits) to a padded ``(n_samples, n_items, n_features)`` array.
 
     Accepts a padded array-like of rank 3, a list of per-sample 2-D arrays
     (ragged), or an awkward array (``n * var * n_features`` numbers, or
@@ -191,121 +180,3 @@ def check_padded(
                 f"samples {start}-{start + len(bad) - 1}, first in sample {sample})"
             )
     return X
-
-
-def check_constituents(X: np.ndarray, input_format: str, *, name: str, offset: int = 0):
-    """Check the physics of padded constituents; return the mask of real ones.
-
-    A row is padding when its transverse momentum is zero: ``px = py = 0`` for
-    ``input_format="epxpypz"`` (the whole row must then be zero, or it has no
-    pseudorapidity), ``pt = 0`` for ``"ptetaphi"``. Real constituents must have
-    non-negative energy, or non-negative pt and mass.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_items, n_features)
-        Finite values, e.g. from :func:`check_padded`.
-    input_format : {"epxpypz", "ptetaphi"}
-        The meaning of the features.
-    name : str
-        How to call the caller in error messages.
-    offset : int, default=0
-        Index of ``X[0]`` in the caller's input (for chunked processing).
-
-    Returns
-    -------
-    present : ndarray of bool, shape (n_samples, n_items)
-        True for real constituents, False for padding.
-
-    Raises
-    ------
-    ValueError
-        Naming the first offending sample.
-    """
-
-    def first(mask):
-        return offset + int(np.argwhere(mask)[0, 0])
-
-    if input_format == "epxpypz":
-        present = (X[..., 1] != 0) | (X[..., 2] != 0)
-        stray = ~present & ((X[..., 0] != 0) | (X[..., 3] != 0))
-        if stray.any():
-            raise ValueError(
-                f"{name}: a constituent of jet {first(stray)} has zero transverse "
-                "momentum but non-zero E or pz, so it has no pseudorapidity; padding "
-                "rows must be all zero"
-            )
-        negative = present & (X[..., 0] < 0)
-        if negative.any():
-            raise ValueError(f"{name}: negative energy in jet {first(negative)}")
-        return present
-    if (X[..., 0] < 0).any():
-        raise ValueError(
-            f"{name}: negative transverse momentum in jet {first(X[..., 0] < 0)}"
-        )
-    present = X[..., 0] != 0
-    if X.shape[-1] == 4:
-        negative = present & (X[..., 3] < 0)
-        if negative.any():
-            raise ValueError(f"{name}: negative mass in jet {first(negative)}")
-    return present
-
-
-def check_not_empty(present: np.ndarray, *, name: str, offset: int = 0, advice=""):
-    """Constituents per jet; raise for the first jet that has none.
-
-    ``present`` is the mask of :func:`check_constituents`; ``offset`` is the
-    index of its first jet, and ``advice`` ends the error message.
-    """
-    counts = present.sum(axis=1)
-    if (counts == 0).any():
-        raise ValueError(
-            f"{name}: jet {offset + int(np.argmin(counts))} has no constituents "
-            f"(all rows are padding){advice}"
-        )
-    return counts
-
-
-def check_jets(X, input_format: str, *, name: str) -> np.ndarray:
-    """Padded jet constituents in ``input_format`` (see :func:`check_padded`).
-
-    ``(E, px, py, pz)`` rows for ``"epxpypz"``; ``(pt, eta, phi)`` or
-    ``(pt, eta, phi, mass)`` rows for ``"ptetaphi"``; awkward records may carry
-    the field names of :data:`FIELDS`.
-    """
-    return check_padded(
-        X,
-        n_features=4 if input_format == "epxpypz" else (3, 4),
-        name=name,
-        fields=FIELDS[input_format],
-    )
-
-
-def four_momenta(X: np.ndarray, input_format: str, *, name: str, offset: int = 0):
-    """Float64 ``(E, px, py, pz)`` of padded constituents, and the mask of real ones.
-
-    Runs :func:`check_constituents`; ``(pt, eta, phi[, mass])`` rows are
-    converted (massless without a mass column); padding rows are zero.
-
-    Returns
-    -------
-    p4 : ndarray of shape (n_samples, n_items, 4), float64
-    present : ndarray of bool, shape (n_samples, n_items)
-    """
-    present = check_constituents(X, input_format, name=name, offset=offset)
-    X = X.astype(np.float64, copy=False)
-    if input_format == "epxpypz":
-        return X, present
-    pt, eta, phi = X[..., 0], X[..., 1], X[..., 2]
-    mass = X[..., 3] if X.shape[-1] == 4 else np.zeros_like(pt)
-    p4 = np.stack(
-        [
-            np.hypot(pt * np.cosh(eta), mass),
-            pt * np.cos(phi),
-            pt * np.sin(phi),
-            pt * np.sinh(eta),
-        ],
-        axis=-1,
-    )
-    p4[~present] = 0.0
-    return p4, present

@@ -17,9 +17,9 @@ ort = pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
 
 from hepclf import JetImager
-from hepclf.export import JetImageModule
-from hepclf.export._jet_graph import asinh, atan2
 from hepclf.export._onnx import _to_onnx
+from hepclf.imaging import JetImageModule
+from hepclf.kinematics._torch import asinh, atan2
 
 from .conftest import rotate_to_seam, straddling_fraction
 

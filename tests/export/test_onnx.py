@@ -193,7 +193,8 @@ class _ShiftedImager(JetImager):
             make_pipeline(FunctionTransformer(), JetImager(), CNNClassifier()),
             (
                 r"step 'functiontransformer' \(FunctionTransformer\) cannot be "
-                r"exported: only JetImager"
+                r"exported: no export graph is registered for FunctionTransformer "
+                r"\(steps with one: JetImager"
             ),
         ),
         (
@@ -202,7 +203,7 @@ class _ShiftedImager(JetImager):
         ),
         (
             make_pipeline(JetImager(), JetImager(), CNNClassifier()),
-            "only one JetImager",
+            "only one imaging step",
         ),
         (
             make_pipeline(JetImager(), LogisticRegression()),
@@ -249,8 +250,9 @@ def test_docstrings():
     for name in (
         "hepclf.export.export_onnx",
         "hepclf.export.read_metadata",
-        "hepclf.export.JetImageModule",
+        "hepclf.imaging.JetImageModule",
         "hepclf.export.OnnxExportError",
+        "hepclf.export.register_graph",
     ):
         errors = [f"{c}: {m}" for c, m in validate(name)["errors"] if c in checks]
         assert not errors, f"{name}: {errors}"

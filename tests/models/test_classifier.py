@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
+from sklearn.utils._param_validation import InvalidParameterError
 
 from hepclf import CNNClassifier
 from hepclf.models import JetCNN, ResNet, get_module, register_module
@@ -233,8 +234,29 @@ def test_mixed_precision_and_channels_last(blobs, precision, channels_last):
 
 
 def test_bad_precision(blobs):
-    with pytest.raises(ValueError, match="precision must be one of"):
+    with pytest.raises(InvalidParameterError, match="'precision' parameter"):
         tiny(precision="fp8").fit(*blobs)
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("precision", "fp8"),
+        ("class_weight", "heavy"),
+        ("class_weight", [1.0, 2.0]),
+        ("channels_last", "yes"),
+        ("checkpoint_dir", 3),
+        ("device", 0),
+        ("random_state", "seed"),
+    ],
+)
+def test_bad_parameters_fail_at_fit_before_training(blobs, param, value, tmp_path):
+    clf = tiny(**{param: value})
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter"):
+        clf.fit(*blobs)
+    assert not clf.initialized_  # nothing was built or trained
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter"):
+        tiny(**{param: value}).partial_fit(*blobs)
 
 
 @pytest.mark.slow

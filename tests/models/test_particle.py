@@ -134,7 +134,10 @@ def test_onnx_export_refuses_particle_models(fitted_pipeline):
     from hepclf import export_onnx
     from hepclf.export import OnnxExportError
 
-    with pytest.raises(OnnxExportError, match="only JetImager"):
+    with pytest.raises(
+        OnnxExportError,
+        match=r"\(ConstituentSequencer\) cannot be exported: particle-level networks",
+    ):
         export_onnx(fitted_pipeline, "unused.onnx")
     with pytest.raises(OnnxExportError, match="ONNX export covers image models only"):
         export_onnx(fitted_pipeline[-1], "unused.onnx")

@@ -76,7 +76,7 @@ def test_negative_weights_and_errors(blobs):
         tiny(max_epochs=1).fit(X, y, sample_weight=np.full(len(y), np.nan))
     with pytest.raises(ValueError, match="unknown classes"):
         tiny(max_epochs=1, class_weight={7: 1.0}).fit(X, y)
-    with pytest.raises(ValueError, match="class_weight must be"):
+    with pytest.raises(ValueError, match="'class_weight' parameter"):
         tiny(max_epochs=1, class_weight="heavy").fit(X, y)
 
 

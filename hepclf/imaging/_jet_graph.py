@@ -1,95 +1,52 @@
-"""``JetImager``'s arithmetic as a ``torch.nn.Module``, for export to ONNX.
+"""``JetImager``'s export graph: its arithmetic as a ``torch.nn.Module``.
 
 The module works on the padded ``(batch, n_constituents, n_features)`` array
 with masks instead of gathering the non-padding rows, so its shapes do not
 depend on the data and it exports to a static ONNX graph. Every geometric
 quantity is computed in float64, as ``JetImager`` does, with the same
-sequence of operations, so that constituents land in the same pixels; the
-images are cast to float32 at the end, as ``JetImager`` writes them.
-
-ONNX Runtime's CPU kernels have no float64 ``Atan``, ``Asinh`` or ``Cosh``;
-the module therefore builds them from operations that have one:
-
-* ``atan2`` -- a float32 ``atan`` as first guess, refined with one Newton step
-  in float64 (``sin``/``cos``), with IEEE's special cases (signed zeros, the
-  axes) set exactly;
-* ``asinh(u) = sign(u) * log(|u| + sqrt(u * u + 1))``;
-* ``cosh(u) = (exp(u) + exp(-u)) / 2``.
-
-These agree with NumPy to about 1e-16 (absolute, for the ranges of jet
-coordinates); per-jet sums are added in a different order than NumPy's, which
-changes their last bit at most.
+sequence of operations and the formulas of :mod:`hepclf.kinematics._torch`
+(ONNX Runtime has no float64 ``Atan``, ``Asinh`` or ``Cosh``: they are built
+from operations that have one, and agree with NumPy to about 1e-16), so that
+constituents land in the same pixels; per-jet sums are added in a different
+order than NumPy's, which changes their last bit at most. The images are cast
+to float32 at the end, as ``JetImager`` writes them.
 
 Constants that a float32 cannot hold (pi, the pixel scales) are float64
-buffers, never Python floats: the exporter stores a Python float as a float32
+tensors, never Python floats: the exporter stores a Python float as a float32
 constant, which would move constituents near pixel edges and the phi seam.
+
+Registered for ``JetImager`` in :mod:`hepclf.export`'s graph registry (at the
+end of ``_jet.py``), which ``export_onnx`` asks for a pipeline's imaging step.
 """
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import torch
 from torch import nn
 
-from ..imaging._jet import INTENSITIES, JetImager
+from .. import kinematics
+from ..kinematics._formulas import HALF_PI
+from ..kinematics._torch import asinh, atan2, cosh, wrap_phi
+from ._jet import JetImager
+
+#: How a padding row looks, per input format (for the exported file's metadata).
+PADDING = {
+    "epxpypz": (
+        "rows (E, px, py, pz); a row with px == py == 0 is padding and contributes "
+        "nothing (pad with all-zero rows, anywhere in the jet); a jet of padding "
+        "only gives probabilities for an all-zero image"
+    ),
+    "ptetaphi": (
+        "rows (pt, eta, phi[, mass]); a row with pt == 0 is padding and contributes "
+        "nothing (pad with all-zero rows, anywhere in the jet); a jet of padding "
+        "only gives probabilities for an all-zero image"
+    ),
+}
 
 
 def _double(value):
     return torch.tensor(value, dtype=torch.float64)
-
-
-#: float64 constants, as computed in ``hepclf.imaging._jet``
-_CONSTANTS = {
-    "pi": math.pi,
-    "half_pi": math.pi / 2,
-    "two_pi": 2 * math.pi,
-    "half_over_pi": 0.5 / math.pi,
-}
-
-
-def _wrap(phi, c):
-    """Map angles to [-pi, pi), as ``hepclf.imaging._jet._wrap``."""
-    return phi - c["two_pi"] * torch.floor((phi + c["pi"]) * c["half_over_pi"])
-
-
-def _is_negative(v):
-    """``v < 0``, and True for -0.0 too (the sign bit, for finite ``v``)."""
-    return (v < 0) | ((v == 0) & (torch.reciprocal(v) < 0))
-
-
-def atan2(y, x, pi=None):
-    """``numpy.arctan2`` in float64 from operations ONNX Runtime has for doubles.
-
-    A float32 ``atan(y / x)`` (moved to the right quadrant) is refined with one
-    Newton step, ``theta += (y cos theta - x sin theta) / (x cos theta + y sin
-    theta)``, whose error is the cube of the float32 error (~1e-21). Zeros and
-    the axes give IEEE's exact values, signed zeros included. ``pi``: the
-    float64 constant as a 0-d tensor (made here when not given).
-    """
-    if pi is None:
-        pi = _double(math.pi).to(y.device)
-    y_neg = _is_negative(y)
-    x_neg = _is_negative(x)
-    signed_pi = torch.where(y_neg, -pi, pi)
-    guess = torch.atan((y / x).to(torch.float32)).to(y.dtype)
-    guess = torch.where(x_neg, guess + signed_pi, guess)
-    cos, sin = torch.cos(guess), torch.sin(guess)
-    refined = guess + (y * cos - x * sin) / (x * cos + y * sin)
-    on_x_axis = torch.where(x_neg, signed_pi, y)  # y is +-0 here
-    on_y_axis = torch.where(y_neg, -0.5 * pi, 0.5 * pi)
-    return torch.where(y == 0, on_x_axis, torch.where(x == 0, on_y_axis, refined))
-
-
-def asinh(u):
-    """``numpy.arcsinh`` from sqrt and log (exact to ~1e-16 absolute)."""
-    a = torch.abs(u)
-    return torch.sign(u) * torch.log(a + torch.sqrt(a * a + 1.0))
-
-
-def cosh(u):
-    """``numpy.cosh`` from exp."""
-    return (torch.exp(u) + torch.exp(-u)) * 0.5
 
 
 class JetImageModule(nn.Module):
@@ -114,18 +71,18 @@ class JetImageModule(nn.Module):
     energy and half-zero padding rows are not reported.
     """
 
+    #: name of the exported graph's input
+    input_name = "constituents"
+
     def __init__(self, imager: JetImager, n_features: int = 4):
         super().__init__()
-        n_eta, n_phi, eta_range, phi_range, intensity = imager._settings()
+        n_eta, n_phi, eta_range, phi_range, intensity = imager._geometry()
         allowed = (4,) if imager.input_format == "epxpypz" else (3, 4)
         if n_features not in allowed:
             raise ValueError(
                 f"n_features={n_features!r} does not fit input_format="
                 f"{imager.input_format!r}; expected {' or '.join(map(str, allowed))}"
             )
-        unknown = [i for i in intensity if i not in INTENSITIES]
-        if unknown:  # pragma: no cover - _settings already rejects these
-            raise ValueError(f"unsupported intensity {unknown}")
         self.input_format = imager.input_format
         self.n_features = n_features
         self.n_eta, self.n_phi = n_eta, n_phi
@@ -137,7 +94,6 @@ class JetImageModule(nn.Module):
         self.normalize = bool(imager.normalize)
         (eta_lo, eta_hi), (phi_lo, phi_hi) = eta_range, phi_range
         constants = {
-            **_CONSTANTS,
             "eta_lo": eta_lo,
             "phi_lo": phi_lo,
             "eta_scale": n_eta / (eta_hi - eta_lo),
@@ -147,13 +103,50 @@ class JetImageModule(nn.Module):
             self.register_buffer(name, _double(value), persistent=False)
         self._constant_names = tuple(constants)
 
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        """``(n_channels, n_phi, n_eta)`` of the images."""
+        return (len(self.intensity), self.n_phi, self.n_eta)
+
+    def metadata(self) -> dict[str, str]:
+        """Return what the exported file says about its input."""
+        return {
+            "input_format": self.input_format,
+            "padding": PADDING[self.input_format],
+        }
+
+    def example_input(self, n_constituents=None, dtype=np.float32, seed=0):
+        """Random jets for tracing and checking the export.
+
+        Padding rows anywhere (also between a jet's constituents), a jet with
+        no constituents, and a quarter of the jets straddling phi = +-pi.
+        """
+        rng = np.random.default_rng(seed)
+        n_jets = 64
+        n = n_constituents or 24
+        pt = rng.exponential(20.0, (n_jets, n))
+        eta = rng.normal(0, 0.3, (n_jets, 1)) + rng.normal(0, 0.3, (n_jets, n))
+        phi0 = rng.uniform(-np.pi, np.pi, (n_jets, 1))
+        phi0[: n_jets // 4] = np.pi - 0.05  # straddling the +-pi boundary
+        phi = phi0 + rng.normal(0, 0.3, (n_jets, n))
+        pt[rng.random((n_jets, n)) < 0.3] = 0.0  # padding rows, also between jets' rows
+        pt[0] = 0.0  # a jet with no constituents
+        phi = kinematics.wrap_phi(phi)
+        mass = rng.exponential(0.2, (n_jets, n))
+        if self.input_format == "epxpypz":
+            X = np.stack(kinematics.epxpypz(pt, eta, phi, 0.0), axis=-1)
+        else:
+            X = np.stack([pt, eta, phi, mass][: self.n_features], axis=-1)
+        X[pt == 0] = 0.0
+        return X.astype(dtype)
+
     def _kinematics(self, X):
         if self.input_format == "epxpypz":
             E, px, py, pz = X[..., 0], X[..., 1], X[..., 2], X[..., 3]
             mask = (px != 0) | (py != 0)
             pt = torch.sqrt(px * px + py * py)
             eta = asinh(pz / torch.where(mask, pt, torch.ones_like(pt)))
-            phi = atan2(py, px, self.pi)
+            phi = atan2(py, px)
         else:
             pt, eta, phi = X[..., 0], X[..., 1], X[..., 2]
             mask = pt != 0
@@ -184,18 +177,18 @@ class JetImageModule(nn.Module):
         phi_ref = torch.gather(phi, 1, first)
         sum_pt = per_jet_sum(pt)
         safe = torch.where(sum_pt > 0, sum_pt, torch.ones_like(sum_pt))
-        dphi_ref = _wrap(phi - phi_ref, c)
+        dphi_ref = wrap_phi(phi - phi_ref)
         eta_c = per_jet_sum(pt * eta) / safe
         phi_c = phi_ref + per_jet_sum(pt * dphi_ref) / safe
         x = eta - eta_c
-        y = _wrap(phi - phi_c, c)
+        y = wrap_phi(phi - phi_c)
 
         if self.rotate:
             sxx = per_jet_sum(pt * x * x)
             syy = per_jet_sum(pt * y * y)
             sxy = per_jet_sum(pt * x * y)
-            theta = 0.5 * atan2(2 * sxy, sxx - syy, c["pi"])
-            alpha = c["half_pi"] - theta
+            theta = 0.5 * atan2(2 * sxy, sxx - syy)
+            alpha = theta.new_tensor(HALF_PI) - theta
             cos, sin = torch.cos(alpha), torch.sin(alpha)
             x, y = x * cos - y * sin, x * sin + y * cos
         if self.flip:
@@ -204,7 +197,7 @@ class JetImageModule(nn.Module):
             y = y * torch.where(per_jet_sum(pt * torch.sign(y)) < 0, -one, one)
         if not self.center:
             x = x + eta_c
-            y = _wrap(y + phi_c, c)
+            y = wrap_phi(y + phi_c)
 
         n_eta, n_phi = self.n_eta, self.n_phi
         ix = torch.floor((x - c["eta_lo"]) * c["eta_scale"])

@@ -9,10 +9,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils._tags import ConstituentInputMixin
-from ..utils._validation import (
-    check_constituents,
-    check_jets,
+from ..base import PaddedInputMixin
+from ..export._registry import register_graph
+from ..kinematics._four_vectors import (
+    INPUT_FORMATS,
+    check_four_vector_array,
+    check_four_vectors,
     check_not_empty,
     four_momenta,
 )
@@ -21,7 +23,7 @@ from ..utils._validation import (
 CHUNK_SIZE = 4096
 
 
-class ConstituentSequencer(ConstituentInputMixin, TransformerMixin, BaseEstimator):
+class ConstituentSequencer(PaddedInputMixin, TransformerMixin, BaseEstimator):
     """Turn jet constituents into pT-ordered ``(E, px, py, pz)`` sequences.
 
     The input of particle-level networks such as
@@ -56,7 +58,7 @@ class ConstituentSequencer(ConstituentInputMixin, TransformerMixin, BaseEstimato
     Examples
     --------
     >>> import numpy as np
-    >>> from hepclf.particles import ConstituentSequencer
+    >>> from hepclf.sequences import ConstituentSequencer
     >>> jets = np.array([[[10.0, 0.0, 0.0], [50.0, 0.1, 0.0], [0.0, 0.0, 0.0]]])
     >>> seq = ConstituentSequencer(max_particles=2, input_format="ptetaphi")
     >>> out = seq.fit_transform(jets)
@@ -68,7 +70,7 @@ class ConstituentSequencer(ConstituentInputMixin, TransformerMixin, BaseEstimato
 
     _parameter_constraints: ClassVar[dict] = {
         "max_particles": [Interval(Integral, 1, None, closed="left")],
-        "input_format": [StrOptions({"epxpypz", "ptetaphi"})],
+        "input_format": [StrOptions(set(INPUT_FORMATS))],
     }
 
     def __init__(self, *, max_particles=128, input_format="epxpypz"):
@@ -92,10 +94,10 @@ class ConstituentSequencer(ConstituentInputMixin, TransformerMixin, BaseEstimato
             The sequencer, with ``n_dropped_`` counted on ``X``.
         """
         name = type(self).__name__
-        X = check_jets(X, self.input_format, name=name)
+        X = check_four_vector_array(X, self.input_format, name=name)
         dropped = 0
         for start in range(0, len(X), CHUNK_SIZE):
-            present = check_constituents(
+            present = check_four_vectors(
                 X[start : start + CHUNK_SIZE],
                 self.input_format,
                 name=name,
@@ -127,7 +129,7 @@ class ConstituentSequencer(ConstituentInputMixin, TransformerMixin, BaseEstimato
         """
         self._validate_params()
         name = type(self).__name__
-        X = check_jets(X, self.input_format, name=name)
+        X = check_four_vector_array(X, self.input_format, name=name)
         out = np.zeros((len(X), self.max_particles, 4), dtype=np.float32)
         for start in range(0, len(X), CHUNK_SIZE):
             p4, present = four_momenta(
@@ -143,3 +145,10 @@ class ConstituentSequencer(ConstituentInputMixin, TransformerMixin, BaseEstimato
             kept = np.take_along_axis(present, order, axis=1)
             out[start : start + len(p4), : order.shape[1]] = hardest * kept[..., None]
         return out
+
+
+register_graph(
+    ConstituentSequencer,
+    reason="particle-level networks cannot be exported to ONNX yet (only image "
+    "models, behind an imager with an export graph)",
+)

@@ -1,4 +1,4 @@
-"""Particle-level inputs: jet constituents as sequences for set and sequence networks."""
+"""Sequences for set and sequence networks: jet constituents as four-momentum lists."""
 
 from __future__ import annotations
 

@@ -1,0 +1,316 @@
+"""The machinery hepclf's skorch networks share, whatever their task or input.
+
+``NetMixin`` goes before a skorch ``NeuralNet`` subclass (``CNNClassifier``;
+a regressor the same way): the module by registered name, ``device="auto"``,
+``random_state`` through forked torch generators, mixed precision, channels-last
+batches, pinned memory, checkpoints with resumption, sample weights in the loss,
+and input checks by the module's input kind (:mod:`hepclf.models._inputs`).
+Its ``_parameter_constraints`` cover every parameter it adds to skorch; skorch's
+own ``_validate_params`` (argument names) shadows scikit-learn's, so
+:meth:`NetMixin._check_params` validates the constraints at ``fit``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import numbers
+import os
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
+from skorch.callbacks import Checkpoint, LoadInitState
+from skorch.utils import to_tensor
+
+from ._callbacks import EpochSeed
+from ._inputs import get_input_kind
+from ._loader import ArrayLoader
+from ._modules import get_module
+
+#: autocast dtype of each ``precision``
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class NetMixin:
+    """Shared machinery of hepclf's skorch networks (see the module docstring)."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        "device": [str, torch.device, None],
+        "random_state": ["random_state"],
+        "precision": [StrOptions(set(AUTOCAST))],
+        "channels_last": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
+    }
+
+    def _check_params(self):
+        """Validate the parameters hepclf adds (scikit-learn's InvalidParameterError)."""
+        params = {
+            key: value
+            for key, value in self.get_params(deep=False).items()
+            if key in self._parameter_constraints
+        }
+        validate_parameter_constraints(
+            self._parameter_constraints, params, caller_name=type(self).__name__
+        )
+
+    def _get_param_names(self):
+        # skorch lists every public attribute without a trailing underscore,
+        # which includes its private ``_params_to_validate``
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    @property
+    def _default_callbacks(self):
+        callbacks = dict(super()._default_callbacks)
+        callbacks["epoch_seed"] = EpochSeed()
+        if self.checkpoint_dir is not None:
+            checkpoint = Checkpoint(monitor=None, dirname=str(self.checkpoint_dir))
+            callbacks["checkpoint"] = checkpoint
+            callbacks["load_checkpoint"] = LoadInitState(checkpoint)
+        return list(callbacks.items())
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """Run the epochs; with ``checkpoint_dir``, only those still owed."""
+        if epochs is None and self.checkpoint_dir is not None:
+            epochs = max(self.max_epochs - len(self.history), 0)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
+    # -- device "auto" ---------------------------------------------------------------
+    @staticmethod
+    def _auto_device():
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    @contextlib.contextmanager
+    def _on_device(self):
+        """Resolve ``device="auto"`` for skorch while a call runs, then restore it."""
+        if self.device != "auto":
+            yield
+            return
+        self.device = self._auto_device()
+        try:
+            yield
+        finally:
+            self.device = "auto"
+
+    @property
+    def device_(self):
+        """The torch device of the fitted module's parameters."""
+        self.check_is_fitted()
+        return next(self.module_.parameters()).device
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("grad_scaler_", None)  # rebuilt on demand
+        return state
+
+    def __setstate__(self, state):
+        auto = state.get("device") == "auto"
+        if auto:
+            state["device"] = self._auto_device()
+        super().__setstate__(state)
+        if auto:
+            self.device = "auto"
+
+    def _draw_seed(self):
+        if self.random_state is None:
+            return None
+        if isinstance(self.random_state, numbers.Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        """Fork torch's random generators and seed them with ``random_seed_``."""
+        if not hasattr(self, "random_seed_"):
+            self.random_seed_ = self._draw_seed()
+        if self.random_seed_ is None:
+            yield
+            return
+        devices = (
+            list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        )
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.random_seed_)
+            yield
+
+    # -- input checks -----------------------------------------------------------------
+    def _module_class(self):
+        """Return the module class (or instance) that ``module`` names."""
+        return get_module(self.module) if isinstance(self.module, str) else self.module
+
+    def get_input_kind(self):
+        """Return the kind of input the module takes (images unless it says otherwise).
+
+        Returns
+        -------
+        kind : hepclf.models._inputs.InputKind
+            Its checks, its shape and whether it can be exported.
+        """
+        return get_input_kind(getattr(self._module_class(), "input_kind", "images"))
+
+    def _check_input(self, X, reset):
+        """Check ``X`` for the module's input kind; float32, C-contiguous.
+
+        With ``reset``, remember its ``n_channels_`` and ``image_shape_``;
+        otherwise compare with them.
+        """
+        name = type(self).__name__
+        kind = self.get_input_kind()
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        try:
+            X = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name}: could not convert X to an array ({exc})"
+            ) from exc
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+            raise ValueError(f"{name}: X must be numeric, got dtype {X.dtype}")
+        X = kind.check_shape(X, name, self.module)
+        if len(X) == 0:
+            raise ValueError(f"{name}: X is empty (0 samples)")
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if not np.isfinite(X).all():
+            raise ValueError(
+                f"{name}: X contains NaN or inf (or values too large for float32)"
+            )
+        if kind.check_values is not None:
+            kind.check_values(X, name)
+        n_channels, shape = kind.signature(X)
+        if reset:
+            self.n_channels_, self.image_shape_ = n_channels, shape
+        elif n_channels != self.n_channels_ or (
+            kind.fixed_shape and shape != tuple(self.image_shape_)
+        ):
+            raise ValueError(
+                kind.mismatch.format(
+                    name=name,
+                    got=(n_channels, shape),
+                    fitted=(self.n_channels_, tuple(self.image_shape_)),
+                )
+            )
+        return X
+
+    # -- module construction ----------------------------------------------------------
+    def _inferred_module_params(self):
+        """Return module arguments inferred from the training data (set unless given)."""
+        return {"in_channels": self.n_channels_, "image_size": self.image_shape_}
+
+    def initialize_module(self):
+        """Build ``module_``, filling in what was inferred from the data at fit."""
+        kwargs = self.get_params_for("module")
+        module = self._module_class()
+        if isinstance(module, type) and hasattr(self, "n_channels_"):
+            accepted = inspect.signature(module).parameters
+            for key, value in self._inferred_module_params().items():
+                if key in accepted and key not in kwargs:
+                    kwargs[key] = value
+        self.module_ = self.initialized_instance(module, kwargs)
+        if self.channels_last:
+            self.module_ = self.module_.to(memory_format=torch.channels_last)
+        return self
+
+    def initialize(self):
+        """Initialise the module, criterion, optimiser and callbacks."""
+        with self._on_device(), self._seeded():
+            return super().initialize()
+
+    def get_predict_nonlinearity(self):
+        """Return the function ``predict_proba`` applies to the module's output.
+
+        Returns
+        -------
+        nonlinearity : callable
+            skorch's resolution of ``predict_nonlinearity`` (softmax for the
+            cross-entropy loss).
+        """
+        return self._get_predict_nonlinearity()
+
+    # -- training and inference -------------------------------------------------------
+    def _autocast_dtype(self):
+        return AUTOCAST[self.precision]
+
+    def infer(self, x, **fit_params):
+        """Run the module on one batch (the sample weights are not passed to it).
+
+        Batches are copied to the device without blocking (from pinned memory on
+        CUDA), converted to channels-last if asked, and run under autocast for
+        ``precision="bf16"``/``"fp16"``; the logits are returned in float32.
+        """
+        if isinstance(x, dict) and "sample_weight" in x:
+            x = x["X"]
+        with self._on_device():
+            # device=None (as with Accelerate): batches stay where they are
+            device = None if self.device is None else torch.device(self.device)
+            x = to_tensor(x, device=None)
+            if isinstance(x, torch.Tensor):
+                if device is not None:
+                    x = x.to(device, non_blocking=True)
+                if self.channels_last and x.ndim == 4:
+                    x = x.contiguous(memory_format=torch.channels_last)
+            dtype = self._autocast_dtype()
+            if dtype is None:
+                return super().infer(x, **fit_params)
+            device_type = device.type if device is not None else x.device.type
+            with torch.autocast(device_type=device_type, dtype=dtype):
+                out = super().infer(x, **fit_params)
+            return out.float()
+
+    def get_iterator(self, dataset, training=False):
+        """Batches of the data; pinned host memory when training on CUDA."""
+        iterator = super().get_iterator(dataset, training=training)
+        if isinstance(iterator, ArrayLoader) and str(self.device).startswith("cuda"):
+            prefix = "iterator_train" if training else "iterator_valid"
+            iterator.pin_memory = self.get_params_for(prefix).get("pin_memory", True)
+        return iterator
+
+    def train_step_single(self, batch, **fit_params):
+        """Forward and backward pass of one batch, with loss scaling for fp16."""
+        if self.precision != "fp16":
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        self._grad_scaler().scale(loss).backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _step_optimizer(self, step_fn):
+        if self.precision != "fp16":
+            return super()._step_optimizer(step_fn)
+        step_fn()  # the scaler cannot pass a closure to the optimisers
+        scaler = self._grad_scaler()
+        for name in self._optimizers:
+            scaler.step(getattr(self, name + "_"))
+        scaler.update()
+        return None
+
+    def _grad_scaler(self):
+        if getattr(self, "grad_scaler_", None) is None:
+            self.grad_scaler_ = torch.amp.GradScaler(torch.device(self.device).type)
+        return self.grad_scaler_
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Compute the criterion on a batch, weighted by ``X["sample_weight"]`` if given."""
+        if not (isinstance(X, dict) and "sample_weight" in X):
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        criterion = self.criterion_
+        reduction, criterion.reduction = criterion.reduction, "none"
+        try:
+            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        finally:
+            criterion.reduction = reduction
+        weight = X["sample_weight"].to(loss.device)
+        return (loss * weight).mean()
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        """Yield the module's outputs batch by batch (see skorch)."""
+        with self._on_device():
+            yield from super().forward_iter(X, training=training, device=device)
+
+    def load_params(self, *args, **kwargs):
+        """Load module/optimiser/history state saved with ``save_params`` (see skorch)."""
+        with self._on_device():
+            return super().load_params(*args, **kwargs)
