@@ -228,6 +228,18 @@ CASES = [
         (ValueError, "fitted on 1 channel"),
     ),
     (
+        "bad-imager-parameter",
+        "JetImager(npix=0)",
+        lambda t: JetImager(npix=0).fit(jets()),
+        (ValueError, "The 'npix' parameter of JetImager must be an int in the range"),
+    ),
+    (
+        "bad-classifier-parameter",
+        'CNNClassifier(precision="fp8")',
+        lambda t: CNNClassifier(**TINY, precision="fp8").fit(*images()),
+        (ValueError, "The 'precision' parameter of CNNClassifier must be a str among"),
+    ),
+    (
         "not-fitted",
         "predict before fit",
         lambda t: CNNClassifier().predict(images()[0]),

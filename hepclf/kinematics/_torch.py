@@ -23,6 +23,35 @@ def wrap_phi(phi):
     return phi - two_pi * torch.floor((phi + pi) * half_over_pi)
 
 
+def pt_eta_phi(px, py, pz, *, pt_floor=None, mask=None):
+    """Transverse momentum, pseudorapidity and azimuth of momentum tensors.
+
+    As :func:`hepclf.kinematics.pt_eta_phi`, with the zero-pT rows made safe:
+    ``pt`` is clamped below at ``pt_floor`` and set to 1 where ``mask`` is
+    False (padding), before ``eta = asinh(pz / pt)``.
+
+    Parameters
+    ----------
+    px, py, pz : Tensor
+        Momentum components (GeV).
+    pt_floor : float, optional
+        Smallest transverse momentum.
+    mask : Tensor of bool, optional
+        False for padding rows.
+
+    Returns
+    -------
+    pt, eta, phi : Tensor
+        The (safe) transverse momentum, ``asinh(pz / pt)`` and ``atan2(py, px)``.
+    """
+    pt = torch.hypot(px, py)
+    if pt_floor is not None:
+        pt = pt.clamp_min(pt_floor)
+    if mask is not None:
+        pt = torch.where(mask, pt, torch.ones_like(pt))
+    return pt, torch.asinh(pz / pt), torch.atan2(py, px)
+
+
 def _is_negative(v):
     """``v < 0``, and True for -0.0 too (the sign bit, for finite ``v``)."""
     return (v < 0) | ((v == 0) & (torch.reciprocal(v) < 0))

@@ -66,7 +66,7 @@ def registered_modules() -> dict[str, type[nn.Module]]:
     return dict(_REGISTRY)
 
 
-def _pair(size) -> tuple[int, int]:
+def _image_size(size) -> tuple[int, int]:
     if isinstance(size, int):
         return size, size
     height, width = size
@@ -139,7 +139,7 @@ class JetCNN(nn.Module):
         input_norm: bool = True,
     ):
         super().__init__()
-        height, width = _pair(image_size)
+        height, width = _image_size(image_size)
         dropouts = (
             [dropout] * len(dense)
             if isinstance(dropout, (int, float))
@@ -167,7 +167,7 @@ class JetCNN(nn.Module):
             height, width = height // pool_size, width // pool_size
             if height < 1 or width < 1:
                 raise ValueError(
-                    f"JetCNN: an image of size {_pair(image_size)} is too small for "
+                    f"JetCNN: an image of size {_image_size(image_size)} is too small for "
                     f"{len(conv_blocks)} max-pooling steps of {pool_size}; use larger "
                     "images, fewer conv_blocks or a smaller pool_size"
                 )

@@ -8,6 +8,13 @@ and input checks by the module's input kind (:mod:`hepclf.models._inputs`).
 Its ``_parameter_constraints`` cover every parameter it adds to skorch; skorch's
 own ``_validate_params`` (argument names) shadows scikit-learn's, so
 :meth:`NetMixin._check_params` validates the constraints at ``fit``.
+
+fp16 loss scaling overrides ``train_step_single`` and ``_step_optimizer``:
+``torch.amp.GradScaler`` must scale the loss before ``backward()``, and skorch
+(1.4) calls ``loss.backward()`` inside ``train_step_single`` with no callback
+or hook in between (``on_grad_computed`` comes after it), so a callback
+cannot do it; skorch's own mixed precision goes through Accelerate
+(``AcceleratedCNNClassifier``).
 """
 
 from __future__ import annotations

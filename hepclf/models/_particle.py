@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..kinematics._torch import wrap_phi
+from ..kinematics._torch import pt_eta_phi, wrap_phi
 from ._modules import register_module
 
 #: Per-particle features the network computes from (E, px, py, pz), in order.
@@ -48,15 +48,12 @@ def particle_features(p4, mask):
         padding. Angles are relative to the jet axis (the four-momentum sum).
     """
     E, px, py, pz = p4.unbind(-1)
-    pt = torch.hypot(px, py)
     jet = p4.sum(1)
-    jet_pt = torch.hypot(jet[:, 1], jet[:, 2]).clamp_min(_TINY)
-    jet_eta = torch.asinh(jet[:, 3] / jet_pt)
-    jet_phi = torch.atan2(jet[:, 2], jet[:, 1])
-    safe_pt = torch.where(mask, pt, torch.ones_like(pt))
+    jet_pt, jet_eta, jet_phi = pt_eta_phi(*jet[:, 1:].unbind(-1), pt_floor=_TINY)
+    safe_pt, eta, phi = pt_eta_phi(px, py, pz, mask=mask)
     safe_e = torch.where(mask, E.clamp_min(_TINY), torch.ones_like(E))
-    deta = torch.asinh(pz / safe_pt) - jet_eta[:, None]
-    dphi = wrap_phi(torch.atan2(py, px) - jet_phi[:, None])
+    deta = eta - jet_eta[:, None]
+    dphi = wrap_phi(phi - jet_phi[:, None])
     log_pt, log_e = torch.log(safe_pt), torch.log(safe_e)
     feats = torch.stack(
         [

@@ -41,13 +41,16 @@ class Pair(_Custom):
         Also require ``low < high``.
     finite : bool, default=False
         Also require finite numbers (no inf, no NaN).
+    description : str, optional
+        How error messages describe the constraint (by default, from the above).
     """
 
-    def __init__(self, element, *, ordered=False, finite=False):
+    def __init__(self, element, *, ordered=False, finite=False, description=None):
         super().__init__()
         self.element = make_constraint(element)
         self.ordered = ordered
         self.finite = finite
+        self.description = description
 
     def is_satisfied_by(self, val):
         if not isinstance(val, (tuple, list)) or len(val) != 2:
@@ -59,8 +62,10 @@ class Pair(_Custom):
         return not self.ordered or val[0] < val[1]
 
     def __str__(self):
-        extra = [" finite" if self.finite else ""]
-        text = f"a pair (tuple or list of two){extra[0]} values, each {self.element}"
+        if self.description:
+            return self.description
+        finite = " finite" if self.finite else ""
+        text = f"a pair (tuple or list) of two{finite} values, each {self.element}"
         return text + (", with low < high" if self.ordered else "")
 
 
@@ -79,7 +84,13 @@ def Range(low=None, *, closed="left"):
     Pair
         The constraint.
     """
-    return Pair(Interval(Real, low, None, closed=closed), ordered=True, finite=True)
+    bound = "" if low is None else f" and low {'>=' if closed == 'left' else '>'} {low}"
+    return Pair(
+        Interval(Real, low, None, closed=closed),
+        ordered=True,
+        finite=True,
+        description=f"a pair (low, high) of finite numbers with low < high{bound}",
+    )
 
 
 class NonEmptySequenceOf(_Custom):
