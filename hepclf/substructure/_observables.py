@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..kinematics._four_vectors import (
+    INPUT_FORMATS,
     check_four_vector_array,
     check_not_empty,
     four_momenta,
@@ -222,7 +223,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 # -- public functions -------------------------------------------------------------------
 _COMMON = {  # X is validated by check_padded
-    "input_format": [StrOptions({"epxpypz", "ptetaphi"})],
+    "input_format": [StrOptions(set(INPUT_FORMATS))],
     "empty": [StrOptions({"raise", "nan"})],
 }
 

@@ -11,6 +11,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import PaddedInputMixin
 from ..export._registry import register_graph
+from ..kinematics import INPUT_FORMATS
+from ..utils._param_validation import NonEmptySequenceOf
 from ._observables import CHUNK_SIZE, _check_jets, _fill_doc, _ratio, _substructure
 
 #: The observables ``SubstructureFeatures`` can compute, in output order.
@@ -92,12 +94,12 @@ class SubstructureFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "features": [None, list, tuple],
+        "features": [None, NonEmptySequenceOf(StrOptions(set(FEATURES)), unique=True)],
         "beta": [Interval(Real, 0, None, closed="neither")],
         "r0": [Interval(Real, 0, None, closed="neither")],
         "z_cut": [Interval(Real, 0, 1, closed="left")],
         "softdrop_beta": [Interval(Real, 0, None, closed="left")],
-        "input_format": [StrOptions({"epxpypz", "ptetaphi"})],
+        "input_format": [StrOptions(set(INPUT_FORMATS))],
         "empty": [StrOptions({"raise", "nan"})],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
     }
@@ -124,18 +126,8 @@ class SubstructureFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
         self.chunk_size = chunk_size
 
     def _features(self) -> tuple[str, ...]:
-        """Validate the parameters and return the feature names."""
-        self._validate_params()
-        if self.features is None:
-            return FEATURES
-        features = tuple(self.features)
-        unknown = [f for f in features if not isinstance(f, str) or f not in FEATURES]
-        if not features or unknown or len(set(features)) != len(features):
-            raise ValueError(
-                f"features must be a non-empty sequence of distinct names from "
-                f"{FEATURES}, got {self.features!r}"
-            )
-        return features
+        """Return the feature names the (validated) parameters ask for."""
+        return FEATURES if self.features is None else tuple(self.features)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -153,7 +145,6 @@ class SubstructureFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
         self : SubstructureFeatures
             The transformer itself.
         """
-        self._features()
         _check_jets(X, self.input_format, self.empty, type(self).__name__)
         return self
 
@@ -170,6 +161,7 @@ class SubstructureFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
         features : ndarray of shape (n_jets, n_features_out), float64
             Row ``i`` belongs to jet ``i``; columns as ``get_feature_names_out()``.
         """
+        self._validate_params()  # transform works unfitted (the transformer is stateless)
         features = self._features()
         taus = tuple(sorted({n for f in features for n in _TAUS_NEEDED.get(f, ())}))
         values = _substructure(
@@ -199,7 +191,7 @@ class SubstructureFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
         return np.column_stack([columns[f]() for f in features])
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns.
+        """Return the names of the output columns.
 
         Parameters
         ----------
@@ -211,6 +203,7 @@ class SubstructureFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
         feature_names_out : ndarray of str objects
             The names of the observables, in column order.
         """
+        self._validate_params()
         return np.asarray(self._features(), dtype=object)
 
 

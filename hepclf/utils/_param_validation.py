@@ -100,18 +100,23 @@ class NonEmptySequenceOf(_Custom):
     ----------
     element : constraint
         What each item must satisfy (e.g. ``StrOptions({"pt", "energy"})``).
+    unique : bool, default=False
+        Also require distinct items.
     """
 
-    def __init__(self, element):
+    def __init__(self, element, *, unique=False):
         super().__init__()
         self.element = make_constraint(element)
+        self.unique = unique
 
     def is_satisfied_by(self, val):
         return (
             isinstance(val, (tuple, list))
             and len(val) > 0
             and all(self.element.is_satisfied_by(v) for v in val)
+            and (not self.unique or len(set(val)) == len(val))
         )
 
     def __str__(self):
-        return f"a non-empty tuple or list of {self.element}"
+        distinct = " distinct items, each" if self.unique else ""
+        return f"a non-empty tuple or list of{distinct} {self.element}"

@@ -174,8 +174,8 @@ def test_bad_input_raises_clear_error(X, match):
 @pytest.mark.parametrize(
     ("params", "error", "match"),
     [
-        ({"features": ["mass", "nope"]}, ValueError, "features must be"),
-        ({"features": []}, ValueError, "features must be"),
+        ({"features": ["mass", "nope"]}, InvalidParameterError, "'features' parameter"),
+        ({"features": []}, InvalidParameterError, "'features' parameter"),
         ({"features": ["mass", "mass"]}, ValueError, "distinct"),
         ({"features": "mass"}, InvalidParameterError, "'features' parameter"),
         ({"beta": 0}, InvalidParameterError, "'beta' parameter"),
