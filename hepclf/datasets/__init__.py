@@ -5,7 +5,8 @@
   :func:`write_top_tagging` writes it.
 - :func:`make_top_tagging` generates top and QCD jets with Pythia 8 and
   FastJet (the ``generate`` extra), at particle level or through a
-  :class:`SimpleDetector`.
+  :class:`SimpleDetector`; a generation task that fails raises
+  :class:`TaskError`, naming the task.
 
 Inside, the generators share ``_runner`` (tasks in worker processes, seeding,
 progress bar), ``_pythia`` (Pythia set-up and event records) and
@@ -15,11 +16,13 @@ progress bar), ``_pythia`` (Pythia set-up and event records) and
 from __future__ import annotations
 
 from ._detector import SimpleDetector
+from ._runner import TaskError
 from ._top_jets import make_top_tagging
 from ._top_tagging import load_top_tagging, write_top_tagging
 
 __all__ = [
     "SimpleDetector",
+    "TaskError",
     "load_top_tagging",
     "make_top_tagging",
     "write_top_tagging",

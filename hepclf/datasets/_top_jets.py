@@ -410,7 +410,7 @@ def make_top_tagging(
     ValueError
         ``sqrt_s`` is too low for ``pthat_range``, or a ``detector`` dict
         holds invalid SimpleDetector parameters.
-    hepclf.datasets._runner.TaskError
+    hepclf.datasets.TaskError
         A task failed (a RuntimeError naming the task, its error as
         ``__cause__``), e.g. too few events gave a jet in the cuts.
 

@@ -16,9 +16,11 @@ import re
 from collections.abc import Sequence
 from contextlib import ExitStack
 from importlib import resources
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._validation import check_padded
 
@@ -59,17 +61,12 @@ def _summarise(names: Sequence[str], limit: int = 12) -> str:
     return ", ".join(names[:limit]) + f", ... ({len(names)} in total)"
 
 
-def _check_row_bound(value, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer or None, got {value!r}")
-    return int(value)
-
-
 def _n_stored(columns) -> int:
-    """Number of constituents stored: one more than the highest index of any
-    ``E_i``/``PX_i``/``PY_i``/``PZ_i`` column (gaps are reported as missing)."""
+    """Count the constituents stored.
+
+    One more than the highest index of any ``E_i``/``PX_i``/``PY_i``/``PZ_i``
+    column (gaps are reported as missing).
+    """
     pattern = re.compile(rf"^({'|'.join(CONSTITUENT_PREFIXES)})_(\d+)$")
     indices = [int(m.group(2)) for c in columns if (m := pattern.match(str(c)))]
     return max(indices) + 1 if indices else 0
@@ -141,6 +138,16 @@ def _sample_path():
     return resources.as_file(ref)
 
 
+@validate_params(
+    {
+        "path": [str, os.PathLike, None],
+        "split": [StrOptions(set(SPLITS)), None],
+        "n_constituents": [Interval(Integral, 1, None, closed="left")],
+        "start": [Integral, None],
+        "stop": [Integral, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_top_tagging(
     path: str | os.PathLike | None = None,
     *,
@@ -190,7 +197,9 @@ def load_top_tagging(
     ValueError
         If the file is not HDF5, is truncated or corrupt, has no ``table`` key,
         lacks columns, holds non-numeric, NaN or infinite values, or labels
-        other than 0/1; or if ``split`` or ``n_constituents`` is invalid.
+        other than 0/1; scikit-learn's ``InvalidParameterError`` (a
+        ``ValueError`` and ``TypeError``) names a bad ``split``,
+        ``n_constituents``, ``start`` or ``stop``.
 
     See Also
     --------
@@ -210,21 +219,9 @@ def load_top_tagging(
     >>> X.shape[1:], X.dtype, sorted(set(y.tolist()))
     ((50, 4), dtype('float32'), [0, 1])
     """
-    if split is not None and split not in SPLITS:
-        raise ValueError(
-            f"split must be None or one of {sorted(SPLITS)}, got {split!r}"
-        )
-    if (
-        isinstance(n_constituents, (bool, np.bool_))
-        or not isinstance(n_constituents, (int, np.integer))
-        or n_constituents < 1
-    ):
-        raise ValueError(
-            f"n_constituents must be a positive integer, got {n_constituents!r}"
-        )
     n_constituents = int(n_constituents)
-    start = _check_row_bound(start, "start")
-    stop = _check_row_bound(stop, "stop")
+    start = None if start is None else int(start)
+    stop = None if stop is None else int(stop)
 
     with ExitStack() as stack:
         if path is None:

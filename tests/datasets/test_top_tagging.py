@@ -319,11 +319,11 @@ def test_bad_ttv(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"split": "validation"}, ValueError, "split must be None or one of"),
-        ({"n_constituents": 0}, ValueError, "n_constituents must be a positive"),
-        ({"n_constituents": 2.5}, ValueError, "n_constituents must be a positive"),
-        ({"start": 1.5}, TypeError, "start must be an integer"),
-        ({"stop": "10"}, TypeError, "stop must be an integer"),
+        ({"split": "validation"}, ValueError, "'split' parameter"),
+        ({"n_constituents": 0}, ValueError, "'n_constituents' parameter"),
+        ({"n_constituents": 2.5}, ValueError, "'n_constituents' parameter"),
+        ({"start": 1.5}, TypeError, "'start' parameter"),
+        ({"stop": "10"}, TypeError, "'stop' parameter"),
     ],
 )
 def test_bad_arguments(written, kwargs, error, match):
