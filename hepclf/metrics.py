@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as _skm
 
+from .utils._docstrings import fill_doc
+
 __all__ = [
     "background_efficiency",
     "background_rejection",
@@ -20,6 +22,21 @@ __all__ = [
     "roc_auc",
     "roc_curve",
 ]
+
+
+#: Fills ``%(working_point_params)s`` in the docstrings of the working-point metrics.
+_fill_doc = fill_doc(
+    working_point_params="""y_true : array-like of shape (n_samples,)
+    True labels, two classes.
+y_score : array-like of shape (n_samples,) or (n_samples, 2)
+    Signal score or ``predict_proba`` output.
+signal_efficiency : float or array-like, default=0.3
+    Working point(s) in (0, 1].
+pos_label : int or str, optional
+    The signal label; by default the larger label.
+sample_weight : array-like of shape (n_samples,), optional
+    Event weights."""
+)
 
 
 def _binary_inputs(y_true, y_score):
@@ -111,6 +128,7 @@ def _check_efficiency(signal_efficiency):
     return eff
 
 
+@_fill_doc
 def background_efficiency(
     y_true, y_score, *, signal_efficiency=0.3, pos_label=None, sample_weight=None
 ):
@@ -124,16 +142,7 @@ def background_efficiency(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels, two classes.
-    y_score : array-like of shape (n_samples,) or (n_samples, 2)
-        Signal score or ``predict_proba`` output.
-    signal_efficiency : float or array-like, default=0.3
-        Working point(s) in (0, 1].
-    pos_label : int or str, optional
-        The signal label; by default the larger label.
-    sample_weight : array-like of shape (n_samples,), optional
-        Event weights.
+    %(working_point_params)s
 
     Returns
     -------
@@ -157,6 +166,7 @@ def background_efficiency(
     return float(eps_b_at) if eps_b_at.ndim == 0 else eps_b_at
 
 
+@_fill_doc
 def background_rejection(
     y_true, y_score, *, signal_efficiency=0.3, pos_label=None, sample_weight=None
 ):
@@ -166,16 +176,7 @@ def background_rejection(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels, two classes.
-    y_score : array-like of shape (n_samples,) or (n_samples, 2)
-        Signal score or ``predict_proba`` output.
-    signal_efficiency : float or array-like, default=0.3
-        Working point(s) in (0, 1].
-    pos_label : int or str, optional
-        The signal label; by default the larger label.
-    sample_weight : array-like of shape (n_samples,), optional
-        Event weights.
+    %(working_point_params)s
 
     Returns
     -------

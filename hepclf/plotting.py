@@ -13,6 +13,7 @@ import numpy as np
 
 from .metrics import roc_auc, roc_curve
 from .utils import import_optional
+from .utils._docstrings import fill_doc
 
 __all__ = [
     "plot_confusion_matrix",
@@ -20,6 +21,20 @@ __all__ = [
     "plot_roc",
     "plot_training_history",
 ]
+
+
+#: Fills ``%(ax_style_returns)s``: the last parameters and the return value.
+_fill_doc = fill_doc(
+    ax_style_returns="""ax : matplotlib Axes, optional
+    Where to draw; a new figure by default.
+style : {None, "mplhep"}, default=None
+    Plot style.
+
+Returns
+-------
+ax : matplotlib Axes
+    The axes drawn on."""
+)
 
 
 def _styled(function):
@@ -47,6 +62,7 @@ def _axes(ax):
 
 
 @_styled
+@_fill_doc
 def plot_roc(y_true, scores, *, kind="rejection", ax=None, style=None):
     """Draw ROC curves of one or several taggers.
 
@@ -60,15 +76,7 @@ def plot_roc(y_true, scores, *, kind="rejection", ax=None, style=None):
         ``"rejection"``: background rejection ``1/eps_B`` (log scale) against
         signal efficiency ``eps_S``, as in the top-tagging literature;
         ``"roc"``: ``eps_S`` against ``eps_B``.
-    ax : matplotlib Axes, optional
-        Where to draw; a new figure by default.
-    style : {None, "mplhep"}, default=None
-        Plot style.
-
-    Returns
-    -------
-    ax : matplotlib Axes
-        The axes drawn on.
+    %(ax_style_returns)s
     """
     if kind not in ("rejection", "roc"):
         raise ValueError(f"kind must be 'rejection' or 'roc', got {kind!r}")
@@ -166,6 +174,7 @@ def plot_mean_images(
 
 
 @_styled
+@_fill_doc
 def plot_training_history(
     net, *, keys=("train_loss", "valid_loss"), ax=None, style=None
 ):
@@ -177,15 +186,7 @@ def plot_training_history(
         A fitted classifier.
     keys : sequence of str, default=("train_loss", "valid_loss")
         History entries to draw; missing ones are skipped.
-    ax : matplotlib Axes, optional
-        Where to draw.
-    style : {None, "mplhep"}, default=None
-        Plot style.
-
-    Returns
-    -------
-    ax : matplotlib Axes
-        The axes drawn on.
+    %(ax_style_returns)s
     """
     if hasattr(net, "steps"):
         net = net.steps[-1][1]

@@ -13,14 +13,20 @@ from ..base import PaddedInputMixin
 from ..export._registry import register_graph
 from ..kinematics import energy, pt_eta_phi, wrap_phi
 from ..kinematics._four_vectors import (
+    DOCS,
     INPUT_FORMATS,
     check_four_vector_array,
     check_four_vectors,
 )
+from ..utils._docstrings import fill_doc
 from ..utils._param_validation import NonEmptySequenceOf, Pair, Range
 
 INTENSITIES = ("pt", "energy", "count")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+#: Fills ``%(X)s`` and ``%(y)s`` in the docstrings of ``fit`` and ``transform``.
+_fill_doc = fill_doc(X=DOCS["X_jets"], y=DOCS["y_ignored"])
 
 
 class JetImager(PaddedInputMixin, TransformerMixin, BaseEstimator):
@@ -188,15 +194,14 @@ class JetImager(PaddedInputMixin, TransformerMixin, BaseEstimator):
 
     # -- sklearn API --------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
+    @_fill_doc
     def fit(self, X, y=None):
         """Check the parameters and the input; nothing is learned.
 
         Parameters
         ----------
-        X : array-like of shape (n_jets, n_constituents, n_features) or ragged
-            Jet constituents (see ``input_format``).
-        y : None
-            Ignored; present for the Pipeline API.
+        %(X)s
+        %(y)s
 
         Returns
         -------
@@ -210,13 +215,13 @@ class JetImager(PaddedInputMixin, TransformerMixin, BaseEstimator):
         self.n_channels_ = len(intensity)
         return self
 
+    @_fill_doc
     def transform(self, X):
         """Make the jet images.
 
         Parameters
         ----------
-        X : array-like of shape (n_jets, n_constituents, n_features) or ragged
-            Jet constituents (see ``input_format``), zero-padded.
+        %(X)s
 
         Returns
         -------
@@ -227,6 +232,11 @@ class JetImager(PaddedInputMixin, TransformerMixin, BaseEstimator):
         n_eta, n_phi, eta_range, phi_range, intensity = self._geometry()
         X = self._check_input(X)
         out = np.empty((len(X), len(intensity), n_phi, n_eta), dtype=np.float32)
+        geometry = (n_eta, n_phi, eta_range, phi_range, intensity)
+
+        def numpy_engine(start, stop):
+            self._images(X[start:stop], start, out[start:stop], *geometry)
+
         kernel = self._numba_kernel()
         if kernel is not None:
             kinds = np.array([INTENSITIES.index(k) for k in intensity], dtype=np.int64)
@@ -244,30 +254,10 @@ class JetImager(PaddedInputMixin, TransformerMixin, BaseEstimator):
             )
             bad = np.flatnonzero(errors[:, 0])
             if len(bad):  # the NumPy engine words the error for the first bad jet
-                j = int(bad[0])
-                self._images(
-                    X[j : j + 1],
-                    j,
-                    out[j : j + 1],
-                    n_eta,
-                    n_phi,
-                    eta_range,
-                    phi_range,
-                    intensity,
-                )
+                numpy_engine(int(bad[0]), int(bad[0]) + 1)
             return out
         for start in range(0, len(X), self.chunk_size):
-            stop = min(start + self.chunk_size, len(X))
-            self._images(
-                X[start:stop],
-                start,
-                out[start:stop],
-                n_eta,
-                n_phi,
-                eta_range,
-                phi_range,
-                intensity,
-            )
+            numpy_engine(start, min(start + self.chunk_size, len(X)))
         return out
 
     def _numba_kernel(self):

@@ -21,6 +21,17 @@ STRAY, NEGATIVE_E, NEGATIVE_PT, NEGATIVE_MASS, OVERFLOW = 1, 2, 3, 4, 5
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+@numba.njit(inline="always")
+def _flip(coord, pt, m):
+    """Reflect ``coord[:m]`` if its pT-weighted sign sum is negative."""
+    balance = 0.0
+    for i in range(m):
+        balance += pt[i] * np.sign(coord[i])
+    if balance < 0:
+        for i in range(m):
+            coord[i] = -coord[i]
+
+
 def _jet_images(
     X,
     epxpypz,
@@ -124,18 +135,8 @@ def _jet_images(
                 x[i] = xi * cos - yi * sin
                 y[i] = xi * sin + yi * cos
         if flip:
-            bx = 0.0
-            for i in range(m):
-                bx += pt[i] * np.sign(x[i])
-            if bx < 0:
-                for i in range(m):
-                    x[i] = -x[i]
-            by = 0.0
-            for i in range(m):
-                by += pt[i] * np.sign(y[i])
-            if by < 0:
-                for i in range(m):
-                    y[i] = -y[i]
+            _flip(x, pt, m)
+            _flip(y, pt, m)
         if not center and (rotate or flip):
             for i in range(m):
                 x[i] = x[i] + eta_c

@@ -33,6 +33,26 @@ FIELDS = {
 }
 
 
+#: Shared parameter descriptions (for ``hepclf.utils._docstrings.fill_doc``).
+DOCS = {
+    "X_jets": """X : array-like of shape (n_jets, n_constituents, n_features) or ragged
+    Jet constituents (see ``input_format``), zero-padded.""",
+    "X_jets_long": """X : array-like of shape (n_jets, n_constituents, n_features), \
+list of arrays or awkward.Array
+    Jet constituents, zero-padded (see ``input_format``). A constituent is
+    padding when its pt is zero; with ``"epxpypz"`` such a row must be all
+    zero. Ragged input (a list of per-jet 2-D arrays, or an awkward array of
+    numbers or of records with fields ``E, px, py, pz`` or
+    ``pt, eta, phi[, mass]``) is padded first.""",
+    "input_format": """input_format : {"epxpypz", "ptetaphi"}, default="epxpypz"
+    Meaning of the features of each constituent. ``"epxpypz"``:
+    ``(E, px, py, pz)`` in GeV. ``"ptetaphi"``: ``(pt, eta, phi)`` (massless)
+    or ``(pt, eta, phi, mass)``, with pt and mass in GeV and phi in rad.""",
+    "y_ignored": """y : None
+    Ignored; present for the Pipeline API.""",
+}
+
+
 def check_four_vector_array(X, input_format: str, *, name: str) -> np.ndarray:
     """Check and pad four-vectors in ``input_format`` (see :func:`check_padded`).
 

@@ -13,9 +13,18 @@ from skorch.callbacks import EpochScoring
 from skorch.utils import is_dataset
 from torch import nn
 
+from ..utils._docstrings import fill_doc
 from ._callbacks import accuracy_on_codes
 from ._loader import ArrayLoader
 from ._net import NetMixin
+
+#: Fills ``%(X)s`` in the docstrings of the methods that take data.
+_fill_doc = fill_doc(
+    X="""X : array-like of shape (n_samples, n_channels, height, width)
+    Images (3-D input is taken as single-channel); for a module of another
+    input kind, what that kind takes: constituents of shape
+    ``(n_samples, n_particles, 4)`` for a particle-level module."""
+)
 
 
 class CNNClassifier(NetMixin, NeuralNetClassifier):
@@ -226,14 +235,13 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         """Labels are checked and encoded in ``fit``; nothing to do here."""
 
     # -- the sklearn API ----------------------------------------------------------------
+    @_fill_doc
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Train the network on images ``X`` with labels ``y``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_channels, height, width)
-            Images (3-D input is taken as single-channel); for a particle-level
-            module, constituents of shape ``(n_samples, n_particles, 4)``.
+        %(X)s
         y : array-like of shape (n_samples,)
             Class labels of any type.
         sample_weight : array-like of shape (n_samples,), optional
@@ -257,14 +265,13 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
             super().fit(*X, **fit_params)
         return self
 
+    @_fill_doc
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train for one more ``max_epochs`` round, keeping the current weights.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_channels, height, width)
-            Images; for a particle-level module, constituents of shape
-            ``(n_samples, n_particles, 4)``.
+        %(X)s
         y : array-like of shape (n_samples,)
             Class labels.
         classes : ignored
@@ -329,14 +336,13 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
             raise ValueError(f"{name}: the sample weights must have a positive sum")
         return (weight / weight.mean()).astype(np.float32)
 
+    @_fill_doc
     def predict_proba(self, X):
         """Return class probabilities.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_channels, height, width)
-            Images; for a particle-level module, constituents of shape
-            ``(n_samples, n_particles, 4)``.
+        %(X)s
 
         Returns
         -------
@@ -350,14 +356,13 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
             X = self._check_input(X, reset=False)
         return super().predict_proba(X)
 
+    @_fill_doc
     def predict(self, X):
         """Return the most probable class label of each sample.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_channels, height, width)
-            Images; for a particle-level module, constituents of shape
-            ``(n_samples, n_particles, 4)``.
+        %(X)s
 
         Returns
         -------

@@ -12,15 +12,21 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..base import PaddedInputMixin
 from ..export._registry import register_graph
 from ..kinematics._four_vectors import (
+    DOCS,
     INPUT_FORMATS,
     check_four_vector_array,
     check_four_vectors,
     check_not_empty,
     four_momenta,
 )
+from ..utils._docstrings import fill_doc
 
 #: Jets converted at a time (bounds the float64 working copy).
 CHUNK_SIZE = 4096
+
+
+#: Fills ``%(X)s`` and ``%(y)s`` in the docstrings of ``fit`` and ``transform``.
+_fill_doc = fill_doc(X=DOCS["X_jets"], y=DOCS["y_ignored"])
 
 
 class ConstituentSequencer(PaddedInputMixin, TransformerMixin, BaseEstimator):
@@ -78,15 +84,14 @@ class ConstituentSequencer(PaddedInputMixin, TransformerMixin, BaseEstimator):
         self.input_format = input_format
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_fill_doc
     def fit(self, X, y=None):
         """Check the input and count the constituents that will be cut.
 
         Parameters
         ----------
-        X : array-like of shape (n_jets, n_constituents, n_features) or ragged
-            Jet constituents (see ``input_format``).
-        y : None
-            Ignored; present for the Pipeline API.
+        %(X)s
+        %(y)s
 
         Returns
         -------
@@ -108,13 +113,13 @@ class ConstituentSequencer(PaddedInputMixin, TransformerMixin, BaseEstimator):
         self.n_dropped_ = dropped
         return self
 
+    @_fill_doc
     def transform(self, X):
         """Make the sequences.
 
         Parameters
         ----------
-        X : array-like of shape (n_jets, n_constituents, n_features) or ragged
-            Jet constituents (see ``input_format``), zero-padded.
+        %(X)s
 
         Returns
         -------

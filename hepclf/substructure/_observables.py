@@ -20,12 +20,14 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..kinematics._four_vectors import (
+    DOCS,
     INPUT_FORMATS,
     check_four_vector_array,
     check_not_empty,
     four_momenta,
 )
 from ..utils import import_optional
+from ..utils._docstrings import fill_doc
 from ..utils._optional import import_fastjet
 
 #: Jets handed to FastJet at once; bounds the memory of its cluster sequences.
@@ -35,29 +37,18 @@ CHUNK_SIZE = 4096
 #: constituent ends up in the one jet that soft drop declusters.
 _RECLUSTER_R = 1000.0
 
+#: Parameter descriptions shared by the observables and SubstructureFeatures.
 _DOC = {
-    "X": """X : array-like of shape (n_jets, n_constituents, n_features), list of arrays \
-or awkward.Array
-        Jet constituents, zero-padded (see ``input_format``). A constituent is
-        padding when its pt is zero; with ``"epxpypz"`` such a row must be all
-        zero. Ragged input (a list of per-jet 2-D arrays, or an awkward array of
-        numbers or of records with fields ``E, px, py, pz`` or
-        ``pt, eta, phi[, mass]``) is padded first.""",
-    "input_format": """input_format : {"epxpypz", "ptetaphi"}, default="epxpypz"
-        Meaning of the features of each constituent. ``"epxpypz"``:
-        ``(E, px, py, pz)`` in GeV. ``"ptetaphi"``: ``(pt, eta, phi)`` (massless)
-        or ``(pt, eta, phi, mass)``, with pt and mass in GeV and phi in rad.""",
+    "X": DOCS["X_jets_long"],
+    "input_format": DOCS["input_format"],
     "empty": """empty : {"raise", "nan"}, default="raise"
-        What to do with a jet that has no constituents (all rows padding), whose
-        observables are undefined: raise a ``ValueError`` naming the jet, or
-        return NaN for it (HistGradientBoosting models handle NaN natively).""",
+    What to do with a jet that has no constituents (all rows padding), whose
+    observables are undefined: raise a ``ValueError`` naming the jet, or
+    return NaN for it (HistGradientBoosting models handle NaN natively).""",
 }
 
-
-def _fill_doc(obj):
-    """Substitute the shared parameter descriptions into a docstring."""
-    obj.__doc__ = obj.__doc__ % _DOC
-    return obj
+#: Fills ``%(X)s``, ``%(input_format)s`` and ``%(empty)s`` in a docstring.
+_fill_doc = fill_doc(**_DOC)
 
 
 # -- input ----------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..base import PaddedInputMixin
 from ..export._registry import register_graph
 from ..kinematics import INPUT_FORMATS
+from ..kinematics._four_vectors import DOCS
+from ..utils._docstrings import fill_doc
 from ..utils._param_validation import NonEmptySequenceOf
 from ._observables import CHUNK_SIZE, _check_jets, _fill_doc, _ratio, _substructure
 
@@ -26,6 +28,10 @@ _TAUS_NEEDED = {
     "tau21": (1, 2),
     "tau32": (2, 3),
 }
+
+
+#: Fills ``%(X)s`` and ``%(y)s`` in the docstrings of ``fit`` and ``transform``.
+_fill_method_doc = fill_doc(X=DOCS["X_jets"], y=DOCS["y_ignored"])
 
 
 @_fill_doc
@@ -130,15 +136,14 @@ class SubstructureFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
         return FEATURES if self.features is None else tuple(self.features)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_fill_method_doc
     def fit(self, X, y=None):
         """Check the parameters and the input; nothing is learned.
 
         Parameters
         ----------
-        X : array-like of shape (n_jets, n_constituents, n_features) or ragged
-            Jet constituents (see ``input_format``).
-        y : ignored
-            Not used, present for API consistency.
+        %(X)s
+        %(y)s
 
         Returns
         -------
@@ -148,13 +153,13 @@ class SubstructureFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
         _check_jets(X, self.input_format, self.empty, type(self).__name__)
         return self
 
+    @_fill_method_doc
     def transform(self, X):
         """Compute the observables.
 
         Parameters
         ----------
-        X : array-like of shape (n_jets, n_constituents, n_features) or ragged
-            Jet constituents (see ``input_format``), zero-padded.
+        %(X)s
 
         Returns
         -------
