@@ -155,3 +155,32 @@ def test_bootstrap_metric_stratified_keeps_classes_and_flags_infinite():
     assert (value, std) == (1.0, 0.0)
     with pytest.raises(ValueError, match="n_boot"):
         bootstrap_metric(roc_auc, y, y, n_boot=1)
+
+
+def test_bootstrap_difference_is_paired():
+    from hepclf.metrics import bootstrap_difference, bootstrap_metric
+
+    rng = np.random.default_rng(3)
+    y = np.repeat([0, 1], 1000)
+    a = y + rng.normal(size=2000)
+    b = a + 0.5 * rng.normal(size=2000)  # a, blurred: strongly correlated
+    diff, std = bootstrap_difference(roc_auc, y, a, b, n_boot=200, random_state=0)
+    assert diff == pytest.approx(roc_auc(y, a) - roc_auc(y, b))
+    _, std_a = bootstrap_metric(roc_auc, y, a, n_boot=200, random_state=0)
+    _, std_b = bootstrap_metric(roc_auc, y, b, n_boot=200, random_state=0)
+    # the shared fluctuations cancel: far below the unpaired combination
+    assert 0 < std < 0.5 * np.hypot(std_a, std_b)
+    assert diff > 3 * std  # the blurred tagger is measurably worse
+    same, zero = bootstrap_difference(roc_auc, y, a, a, random_state=0)
+    assert same == 0.0
+    assert zero == 0.0
+
+
+def test_bootstrap_difference_checks_its_input():
+    from hepclf.metrics import bootstrap_difference
+
+    y = np.repeat([0, 1], 10)
+    with pytest.raises(ValueError, match="y_score has 19"):
+        bootstrap_difference(roc_auc, y, np.ones(20), np.ones(19))
+    with pytest.raises(ValueError, match="n_boot"):
+        bootstrap_difference(roc_auc, y, np.arange(20), np.arange(20), n_boot=1)
