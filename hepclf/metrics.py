@@ -325,7 +325,7 @@ def _resamples(y_true, n_boot, stratify, random_state):
 
 
 def _spread(replicas):
-    """Standard deviation (ddof=1) of bootstrap replicas; inf if any is infinite."""
+    """Return the std (ddof=1) of bootstrap replicas; inf if any is infinite."""
     if not np.isfinite(replicas).all():
         return float("inf")
     return float(np.std(replicas, ddof=1))
