@@ -11,7 +11,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
 from hepclf import CNNClassifier, ConstituentSequencer, load_model, save_model
-from hepclf.models import ParticleTransformer
+from hepclf.models import ParticleTransformer, _particle
 from hepclf.models._particle import pair_features, particle_features
 
 from .._kinematics import p4
@@ -65,6 +65,66 @@ def test_output_ignores_padding_and_order():
     assert_allclose(shuffled, ref, atol=1e-5)
 
 
+def _small_net(**kwargs):
+    params = {k.removeprefix("module__"): v for k, v in SMALL.items()}
+    net = ParticleTransformer(**{**params, **kwargs})
+    return net.eval()
+
+
+@pytest.mark.parametrize("use_pairs", [True, False])
+def test_pair_features_bias_the_attention(monkeypatch, use_pairs):
+    # The same constituents (so the same per-particle features) with altered
+    # pairwise features: the output must change when the pairwise features bias
+    # the attention, and must not when pair_features=False.
+    X, _ = prong_jets(n=8)
+    x = torch.tensor(ConstituentSequencer(max_particles=12).fit_transform(X))
+    net = _small_net(pair_features=use_pairs)
+    calls = []
+
+    def altered(p4, mask):
+        calls.append(p4.shape)
+        return 1.5 * pair_features(p4, mask) + 1.0 * mask[:, None, :, None]
+
+    with torch.no_grad():
+        ref = net(x)
+        monkeypatch.setattr(_particle, "pair_features", altered)
+        out = net(x)
+    assert torch.isfinite(out).all()
+    if use_pairs:
+        assert net.pair_embed is not None
+        assert calls == [x.shape]
+        assert (out - ref).abs().max() > 1e-3
+    else:
+        assert net.pair_embed is None
+        assert calls == []
+        assert_array_equal(out, ref)
+
+
+def test_pair_bias_is_added_to_every_self_attention_logit():
+    # The bias each self-attention block receives is pair_embed(pair features),
+    # with -inf on the padded keys.
+    X, _ = prong_jets(n=4)
+    x = torch.tensor(ConstituentSequencer(max_particles=12).fit_transform(X))
+    net = _small_net(n_layers=2)
+    seen = []
+    for block in net.blocks:
+        block.attention.register_forward_pre_hook(
+            lambda module, args: seen.append(args[2])
+        )
+    with torch.no_grad():
+        net(x)
+        p4 = x.float()
+        mask = (p4[..., 1] != 0) | (p4[..., 2] != 0)
+        expected = net.pair_embed(pair_features(p4, mask))
+    assert len(seen) == 2
+    keys = mask[:, None, None, :].expand_as(expected)
+    for bias in seen:
+        assert bias.shape == expected.shape == (4, 2, 12, 12)
+        assert_allclose(bias[keys], expected[keys], rtol=1e-6, atol=1e-6)
+        assert torch.isneginf(bias[~keys]).all()
+    assert expected[keys].abs().max() > 1e-3  # a bias that is not zero
+
+
 def test_heads_must_divide_the_width():
     with pytest.raises(ValueError, match="n_heads=3 must divide dim=16"):
         ParticleTransformer(dim=16, n_heads=3)
@@ -95,6 +155,30 @@ def test_learns_prongs_and_round_trips(fitted_pipeline, tmp_path):
     # any sequence length at prediction time: the network masks the padding
     longer = loaded.set_params(constituentsequencer__max_particles=20)
     assert_allclose(longer.predict_proba(X), proba, atol=1e-5)
+
+
+def test_without_pair_features_end_to_end(tmp_path):
+    X, y = prong_jets()
+    pipe = make_pipeline(
+        ConstituentSequencer(max_particles=12),
+        CNNClassifier(
+            "particle_transformer",
+            max_epochs=6,
+            random_state=0,
+            module__pair_features=False,
+            **SMALL,
+        ),
+    ).fit(X, y)
+    module = pipe[-1].module_
+    assert module.pair_embed is None
+    assert not any(name.startswith("pair_embed") for name in module.state_dict())
+    X_test, y_test = prong_jets(n=300, seed=1)
+    proba = pipe.predict_proba(X_test)
+    assert proba.dtype == np.float32
+    assert roc_auc_score(y_test, proba[:, 1]) > 0.9
+    loaded = load_model(save_model(pipe, tmp_path / "plain.hepclf"))
+    assert loaded[-1].module_.pair_embed is None
+    assert_array_equal(loaded.predict_proba(X_test), proba)
 
 
 def test_in_cross_validation():
