@@ -6,7 +6,7 @@ reads them from its cache) as the ``max_particles`` hardest constituents of
 each jet, in float16 ``(pt, eta - eta_jet, phi - phi_jet)`` plus the jet axis
 in float32: about 380 bytes per jet for 64 constituents, against 1.2 kB for the
 full particle-level jets. ``unpack`` turns that file back into the
-``X_train, y_train, X_test, y_test`` arrays (``(E, px, py, pz)``, float32,
+``X_train, y_train, X_val, y_val, X_test, y_test`` arrays (``(E, px, py, pz)``, float32,
 massless constituents) that ``top_tagging.py --data FILE.npz`` reads.
 
 What is lost: constituents beyond the ``max_particles`` hardest, constituent
@@ -15,11 +15,11 @@ the angles to the jet axis).
 
 Run::
 
-    python benchmarks/pack_jets.py pack jets64.npz --n-train 100000 --n-test 10000 \\
-        --cache-dir top-tagging-benchmark/cache
+    python benchmarks/pack_jets.py pack jets64.npz --n-train 100000 --n-val 10000 \\
+        --n-test 10000 --cache-dir top-tagging-benchmark/cache
     python benchmarks/pack_jets.py unpack jets64.npz jets.npz        # on the GPU machine
-    python benchmarks/top_tagging.py --data jets.npz --n-train 100000 --n-test 10000 \\
-        --taggers part part_cnn best --epochs 15
+    python benchmarks/top_tagging.py --data jets.npz --n-train 100000 --n-val 10000 \\
+        --n-test 10000 --taggers part part_cnn best --epochs 15 --split val
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 
 from hepclf import ConstituentSequencer
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
 
 
 def pack(X, max_particles):
@@ -92,16 +92,17 @@ def main(argv=None):
     a.add_argument("output", type=Path)
     a.add_argument("--level", default="particle", choices=("particle", "simple"))
     a.add_argument("--n-train", type=int, default=100_000)
+    a.add_argument("--n-val", type=int, default=10_000)
     a.add_argument("--n-test", type=int, default=10_000)
     a.add_argument("--max-particles", type=int, default=64)
     a.add_argument(
         "--cache-dir", type=Path, default=Path("top-tagging-benchmark/cache")
     )
-    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--data-seed", type=int, default=0)
     a.add_argument("--shard-jets", type=int, default=2_000)
     a.add_argument("--n-jobs", type=int, default=-1)
     b = sub.add_parser(
-        "unpack", help="compact file -> X_train, y_train, X_test, y_test"
+        "unpack", help="compact file -> X_train, y_train, X_val, ..., y_test"
     )
     b.add_argument("input", type=Path)
     b.add_argument("output", type=Path)
@@ -111,12 +112,13 @@ def main(argv=None):
         from top_tagging import generated_jets
 
         out = {}
-        for split, n in zip(SPLITS, (args.n_train, args.n_test), strict=True):
+        sizes = (args.n_train, args.n_val, args.n_test)
+        for split, n in zip(SPLITS, sizes, strict=True):
             X, y = generated_jets(
                 args.level,
                 split,
                 n,
-                seed=args.seed,
+                seed=args.data_seed,
                 cache_dir=args.cache_dir,
                 shard_jets=args.shard_jets,
                 n_jobs=args.n_jobs,

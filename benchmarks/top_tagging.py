@@ -1,45 +1,59 @@
-"""Top-tagging benchmark: hepclf's CNN taggers against the classic baselines.
+"""Top-tagging benchmark: hepclf's taggers against the classic baselines.
 
 Every tagger is an sklearn estimator (a ``Pipeline`` from jet constituents to a
 class probability) trained with ``fit`` on the same training jets and scored
-with ``predict_proba`` on the same test jets, one table per detector level:
+with ``predict_proba`` on the same evaluation jets, one table per detector
+level:
 
 * ``mass_cut``: a window on the (ungroomed) jet mass, score ``-|m - 172.5 GeV|``;
 * ``tau32_cut``: a cut on the N-subjettiness ratio, score ``-tau32``;
 * ``bdt_m_tau32``, ``bdt_m_tau21_tau32``: ``HistGradientBoostingClassifier``
-  (defaults) on ``SubstructureFeatures`` (m, tau32) and (m, tau21, tau32);
+  on ``SubstructureFeatures`` (m, tau32) and (m, tau21, tau32), its
+  hyperparameters tuned on the validation jets (``BDT_GRID``);
 * ``jetcnn``: ``make_pipeline(JetImager(), CNNClassifier())``, the defaults;
 * ``resnet``: the seed-000 ResNet on the same 40x40 images, three stages of two
   residual blocks (16, 32, 64 filters at 40x40, 20x20, 10x10);
-* ``best``: the best jet-image configuration found so far (see ``build_best``);
+* the jet-image variants compared on the validation jets (``VARIANTS``:
+  batch normalisation, a cosine learning-rate decay, two channels,
+  square-rooted pixels, 64x64 images, wider layers, 15 epochs), and ``best``,
+  the variant chosen on them;
 * ``part``: ``ConstituentSequencer`` and the ``ParticleTransformer`` on the
   64 hardest constituents of each jet (see ``build_part``);
 * ``part_cnn``: the soft vote (mean probability) of ``part`` and ``best``.
 
+The protocol: three independent samples, ``train``, ``val`` and ``test``.
+Every choice (the variant that becomes ``best``, epochs, ensembles, votes,
+the BDT's hyperparameters) is made on ``--split val`` runs; the final table
+is scored once with ``--split test`` on jets that played no part in any
+choice. Networks are trained with several seeds (``--seeds 0 1 2``): the
+table gives the mean over seeds, the spread between seeds and the bootstrap
+spread over the evaluation jets; ``--compare A:B`` adds the paired bootstrap
+of the AUC difference of two taggers on the same jets, per seed.
+
 Columns: ROC AUC and background rejection ``1/eps_B`` at ``eps_S = 0.3`` and
-0.5, each with a bootstrap standard deviation over the test jets; training
-time (wall clock, ``fit`` from constituents, imaging and features included)
-and inference speed (``predict_proba`` from constituents, jets/s).
+0.5; training time (wall clock, ``fit`` from constituents, imaging and
+features included) and inference speed (``predict_proba`` from constituents,
+jets/s, the median of ``--timing-repeats`` passes after a warm-up pass).
 
 Jets: generated with ``make_top_tagging`` at particle level and through the
 ``SimpleDetector`` (``--levels particle simple``), in shards of
 ``--shard-jets`` jets cached as HDF5 files in ``--cache-dir`` (default
-``<output-dir>/cache``), so reruns, and larger runs with the same ``--seed``,
-reuse what was made; training and test jets come from independent seeds and
-are balanced (half top, half QCD). Or ``--data FILE [FILE ...]``: files in the
-public top-tagging layout (e.g. the reference data set's ``train.h5`` and
-``test.h5``), whose ``ttv`` column gives the split (0 = train, 2 = test); or
-``--data FILE.npz``: one NumPy file with ``X_train``, ``y_train``, ``X_test``
-and ``y_test`` (constituents ``(E, px, py, pz)``, labels 1 = top).
+``<output-dir>/cache``; file names carry ``DATA_VERSION`` and hepclf's
+version), so reruns reuse what was made. The two levels use the same Pythia
+seeds, hence the same events (the detector applied to the same particles);
+the three splits come from independent seeds. Or ``--data FILE [FILE ...]``:
+files in the public top-tagging layout, whose ``ttv`` column gives the split
+(0 = train, 1 = val, 2 = test); or ``--data FILE.npz``: one NumPy file with
+``X_train``, ``y_train``, ``X_val``, ``y_val``, ``X_test``, ``y_test``
+(constituents ``(E, px, py, pz)``, labels 1 = top).
 
-Writes to ``--output-dir``: ``results.md`` (all tables), and per level
-``<level>.md``, ``<level>.csv``, ``<level>.json`` (rows and run metadata),
-``<level>_roc.png`` (ROC curves and rejection against signal efficiency of
-every tagger) and
-``<level>_scores.npz`` (test labels and scores).
+Writes to ``--output-dir``, per level and split: ``<level>_<split>.md``,
+``.csv``, ``.json`` (rows, paired differences, BDT tuning and run metadata),
+``_roc.png`` and ``_scores.npz`` (labels and every seed's scores); and
+``results_<split>.md`` with all tables.
 
-Run (small, about 20 min on 2 CPU cores): ``python benchmarks/top_tagging.py``
-Full particle-level run: ``python benchmarks/top_tagging.py --full --levels particle``
+Small run (about 20 min on 2 CPU cores): ``python benchmarks/top_tagging.py``
+The published run: see ``docs/user_guide/top_tagging_benchmark.rst``.
 """
 
 from __future__ import annotations
@@ -60,25 +74,58 @@ import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
+from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, LRScheduler
 from tqdm.auto import tqdm
 
+import hepclf
 from hepclf import CNNClassifier, ConstituentSequencer, JetImager
 from hepclf.datasets import load_top_tagging, make_top_tagging
-from hepclf.metrics import background_efficiency, bootstrap_metric, roc_auc
+from hepclf.metrics import (
+    background_efficiency,
+    bootstrap_difference,
+    bootstrap_metric,
+    roc_auc,
+)
 from hepclf.substructure import SubstructureFeatures
 
 #: Top-quark mass in GeV, the centre of the mass window.
 TOP_MASS = 172.5
 
 LEVELS = ("particle", "simple")
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
 WORKING_POINTS = (0.3, 0.5)
 
-SMALL = {"n_train": 4_000, "n_test": 2_000}
-FULL = {"n_train": 100_000, "n_test": 40_000}
+#: Version of the generated samples, part of every shard's seed and cache file
+#: name. 2: train, val and test from independent seeds; both detector levels
+#: from the same Pythia events (version 1 seeded each level separately and had
+#: no validation split).
+DATA_VERSION = 2
+
+SMALL = {"n_train": 4_000, "n_val": 2_000, "n_test": 2_000}
+FULL = {"n_train": 100_000, "n_val": 20_000, "n_test": 40_000}
+
+#: The BDTs' hyperparameter grid, searched on the validation jets. The first
+#: point is scikit-learn's defaults.
+BDT_GRID = [
+    {"learning_rate": [0.1], "max_leaf_nodes": [31], "min_samples_leaf": [20]},
+    {
+        "learning_rate": [0.03, 0.1, 0.3],
+        "max_leaf_nodes": [15, 63],
+        "min_samples_leaf": [20, 200],
+        "max_iter": [300],
+    },
+]
+
+#: Pairs of taggers whose AUC difference is bootstrapped by default.
+COMPARE = ("best:jetcnn", "jetcnn:bdt_m_tau21_tau32", "best:bdt_m_tau21_tau32")
+
+#: Batch size of the networks' training and ``predict_proba`` (CNNClassifier's
+#: default; the particle transformer trains in batches of 256).
+BATCH_SIZE = 128
 
 #: Default jets per generated (and cached) file.
 SHARD_JETS = 2_000
@@ -86,18 +133,62 @@ SHARD_JETS = 2_000
 #: Rows read at a time from a user's HDF5 file.
 READ_CHUNK = 100_000
 
+#: Jet-image CNN variants compared on the validation jets: JetImager and
+#: JetCNN options (see ``build_cnn``), 10 epochs unless stated.
+VARIANTS = {
+    "cnn_bn": {"batch_norm": True},
+    "cnn_cosine": {"cosine": True},
+    "cnn_2ch": {"intensity": ("pt", "count")},
+    "cnn_sqrt": {"sqrt": True},
+    "cnn_bn_cosine": {"batch_norm": True, "cosine": True},
+    "cnn_bn_cosine_2ch": {
+        "batch_norm": True,
+        "cosine": True,
+        "intensity": ("pt", "count"),
+    },
+    "cnn_bn_cosine_npix64": {"batch_norm": True, "cosine": True, "npix": 64},
+    "cnn_bn_cosine_wide": {"batch_norm": True, "cosine": True, "wide": True},
+    "cnn_bn_cosine_15ep": {"batch_norm": True, "cosine": True, "epochs": 15},
+}
+
+#: The variant chosen on the validation jets (docs: "What was tried").
+BEST = "cnn_bn_cosine"
+
 #: Tagger names, in table order, with the label used in tables and plots.
 TAGGERS = {
     "mass_cut": "mass window around 172.5 GeV",
     "tau32_cut": "tau32 cut",
-    "bdt_m_tau32": "BDT (m, tau32)",
-    "bdt_m_tau21_tau32": "BDT (m, tau21, tau32)",
+    "bdt_m_tau32": "BDT (m, tau32), tuned",
+    "bdt_m_tau21_tau32": "BDT (m, tau21, tau32), tuned",
     "jetcnn": "JetImager + CNNClassifier (defaults)",
     "resnet": "JetImager + ResNet (16, [2, 2, 2])",
-    "best": "best CNN: JetCNN + batch norm, cosine LR",
+    "cnn_bn": "CNN: batch norm",
+    "cnn_cosine": "CNN: cosine learning-rate decay",
+    "cnn_2ch": "CNN: two channels (pT, count)",
+    "cnn_sqrt": "CNN: square-rooted pixels",
+    "cnn_bn_cosine": "CNN: batch norm + cosine decay",
+    "cnn_bn_cosine_2ch": "CNN: batch norm + cosine, two channels",
+    "cnn_bn_cosine_npix64": "CNN: batch norm + cosine, 64 x 64 pixels",
+    "cnn_bn_cosine_wide": "CNN: batch norm + cosine, wider layers",
+    "cnn_bn_cosine_15ep": "CNN: batch norm + cosine, 15 epochs",
+    "best": f"best CNN ({BEST}, chosen on validation jets)",
     "part": "ParticleTransformer on the 64 hardest constituents",
     "part_cnn": "soft vote: ParticleTransformer + best CNN",
 }
+
+#: Taggers trained once whatever ``--seeds`` (no randomness in training).
+DETERMINISTIC = ("mass_cut", "tau32_cut")
+
+#: The default taggers of a run: the baselines, the defaults and ``best``.
+DEFAULT_TAGGERS = (
+    "mass_cut",
+    "tau32_cut",
+    "bdt_m_tau32",
+    "bdt_m_tau21_tau32",
+    "jetcnn",
+    "resnet",
+    "best",
+)
 
 #: Constituents per jet seen by the particle-level taggers.
 PART_PARTICLES = 64
@@ -184,31 +275,68 @@ def _progress(desc):
     return [("progress", EpochProgress(desc))]
 
 
-def build_best(*, epochs, seed, n_models=1):
-    """The best hepclf configuration found (see the benchmark's user-guide page).
+def build_cnn(
+    *,
+    epochs,
+    seed,
+    batch_norm=False,
+    cosine=False,
+    intensity="pt",
+    sqrt=False,
+    npix=40,
+    wide=False,
+    desc="cnn",
+):
+    """A JetImager -> JetCNN pipeline with the options of ``VARIANTS``.
 
-    The default JetImager and JetCNN with batch normalisation after every
-    convolution, trained with a cosine learning-rate decay over ``epochs``
-    epochs; with ``n_models > 1``, the soft vote (mean probability) of that
-    many such networks with different seeds.
+    ``batch_norm``: batch normalisation after every convolution; ``cosine``: a
+    cosine learning-rate decay over ``epochs``; ``intensity``: the imager's
+    channels; ``sqrt``: square-rooted pixel values; ``npix``: image size;
+    ``wide``: convolutions 32-32 / 64-128 and three dense layers of 256.
     """
-
-    def member(k):
-        cnn = CNNClassifier(
-            max_epochs=epochs,
-            random_state=seed + k,
-            module__batch_norm=True,
-            callbacks=[
-                ("lr", LRScheduler(policy="CosineAnnealingLR", T_max=epochs)),
-                *_progress(f"best {k + 1}/{n_models}"),
-            ],
+    module = {"module__batch_norm": True} if batch_norm else {}
+    if wide:
+        module.update(
+            module__conv_blocks=((32, 32), (64, 128)), module__dense=(256,) * 3
         )
-        return make_pipeline(JetImager(), cnn)
+    callbacks = _progress(desc)
+    if cosine:
+        callbacks = [
+            ("lr", LRScheduler(policy="CosineAnnealingLR", T_max=epochs)),
+            *callbacks,
+        ]
+    steps = [JetImager(npix=npix, intensity=intensity)]
+    if sqrt:
+        steps.append(FunctionTransformer(np.sqrt))
+    steps.append(
+        CNNClassifier(
+            max_epochs=epochs, random_state=seed, callbacks=callbacks, **module
+        )
+    )
+    return make_pipeline(*steps)
 
+
+def build_variant(name, *, epochs, seed):
+    """The jet-image variant ``name`` of ``VARIANTS`` (its own epochs if it says)."""
+    options = dict(VARIANTS[name])
+    epochs = options.pop("epochs", epochs)
+    return build_cnn(epochs=epochs, seed=seed, desc=name, **options)
+
+
+def build_best(*, epochs, seed, n_models=1):
+    """The variant chosen on the validation jets (``BEST``).
+
+    With ``n_models > 1``, the soft vote (mean probability) of that many such
+    networks with consecutive seeds.
+    """
     if n_models == 1:
-        return member(0)
+        return build_variant(BEST, epochs=epochs, seed=seed)
     return VotingClassifier(
-        [(f"seed{k}", member(k)) for k in range(n_models)], voting="soft"
+        [
+            (f"seed{k}", build_variant(BEST, epochs=epochs, seed=seed + k))
+            for k in range(n_models)
+        ],
+        voting="soft",
     )
 
 
@@ -239,8 +367,12 @@ def build_part(*, epochs, seed):
     )
 
 
-def build_tagger(name, *, epochs, seed, ensemble=1):
-    """A fresh, unfitted estimator for tagger ``name`` (see ``TAGGERS``)."""
+def build_tagger(name, *, epochs, seed, ensemble=1, bdt_params=None):
+    """A fresh, unfitted estimator for tagger ``name`` (see ``TAGGERS``).
+
+    ``bdt_params``: the hyperparameters of the BDTs (scikit-learn's defaults
+    when None).
+    """
     if name == "mass_cut":
         return make_pipeline(
             SubstructureFeatures(features=["mass"]), CutTagger(center=TOP_MASS)
@@ -249,15 +381,10 @@ def build_tagger(name, *, epochs, seed, ensemble=1):
         return make_pipeline(
             SubstructureFeatures(features=["tau32"]), CutTagger(sign=-1)
         )
-    if name == "bdt_m_tau32":
+    if name in BDT_FEATURES:
         return make_pipeline(
-            SubstructureFeatures(features=["mass", "tau32"]),
-            HistGradientBoostingClassifier(random_state=seed),
-        )
-    if name == "bdt_m_tau21_tau32":
-        return make_pipeline(
-            SubstructureFeatures(features=["mass", "tau21", "tau32"]),
-            HistGradientBoostingClassifier(random_state=seed),
+            SubstructureFeatures(features=list(BDT_FEATURES[name])),
+            HistGradientBoostingClassifier(random_state=seed, **(bdt_params or {})),
         )
     if name == "jetcnn":
         return make_pipeline(
@@ -278,6 +405,8 @@ def build_tagger(name, *, epochs, seed, ensemble=1):
                 callbacks=_progress("resnet"),
             ),
         )
+    if name in VARIANTS:
+        return build_variant(name, epochs=epochs, seed=seed)
     if name == "best":
         return build_best(epochs=epochs, seed=seed, n_models=ensemble)
     if name == "part":
@@ -293,6 +422,31 @@ def build_tagger(name, *, epochs, seed, ensemble=1):
     raise ValueError(f"unknown tagger {name!r}; choose from {list(TAGGERS)}")
 
 
+#: The observables each BDT takes.
+BDT_FEATURES = {
+    "bdt_m_tau32": ("mass", "tau32"),
+    "bdt_m_tau21_tau32": ("mass", "tau21", "tau32"),
+}
+
+
+def tune_bdt(name, X_train, y_train, X_val, y_val, *, seed):
+    """Search ``BDT_GRID`` for BDT ``name`` on the validation jets.
+
+    Returns the hyperparameters with the highest validation AUC and the list of
+    ``{"params", "val_auc"}`` tried (the observables are computed once).
+    """
+    features = SubstructureFeatures(features=list(BDT_FEATURES[name]))
+    F_train, F_val = features.fit_transform(X_train), features.transform(X_val)
+    trials = []
+    for params in ParameterGrid(BDT_GRID):
+        model = HistGradientBoostingClassifier(random_state=seed, **params)
+        model.fit(F_train, y_train)
+        auc = roc_auc(y_val, model.predict_proba(F_val)[:, 1])
+        trials.append({"params": params, "val_auc": auc})
+    best = max(trials, key=lambda t: t["val_auc"])
+    return best["params"], trials
+
+
 # --------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------
@@ -304,18 +458,31 @@ def _shard_sizes(n, shard_jets):
     )
 
 
-def _shard_seed(seed, level, split, k):
-    """Independent generator seed of shard ``k`` of a level and split."""
-    entropy = [seed, LEVELS.index(level), SPLITS.index(split), k]
+def _shard_seed(seed, split, k):
+    """Generator seed of shard ``k`` of a split: the same at every detector level.
+
+    Splits and shards get independent seeds; the two levels share them, so
+    they are made from the same Pythia events. ``DATA_VERSION`` is part of
+    the seed: a new version never reuses an old sample.
+    """
+    entropy = [DATA_VERSION, seed, SPLITS.index(split), k]
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def _cache_name(level, split, seed, k, size):
+    """The cache file of a shard: named by data version and hepclf's version."""
+    return (
+        f"v{DATA_VERSION}_hepclf{hepclf.__version__}_{level}_{split}_seed{seed}"
+        f"_shard{k:04d}_n{size}.h5"
+    )
 
 
 def generated_jets(level, split, n, *, seed, cache_dir, shard_jets, n_jobs):
     """``n`` balanced jets of a level and split, generated once and then cached.
 
     The jets come in shards of ``shard_jets`` (the last one smaller), each
-    generated with its own seed and written to ``cache_dir``; a shard already
-    there is read back instead of generated again.
+    generated with its own seed (``_shard_seed``) and written to ``cache_dir``;
+    a shard already there is read back instead of generated again.
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -323,14 +490,14 @@ def generated_jets(level, split, n, *, seed, cache_dir, shard_jets, n_jobs):
     made = 0
     with tqdm(total=n, desc=f"{level} {split} jets", unit="jet") as bar:
         for k, size in enumerate(_shard_sizes(n, shard_jets)):
-            path = cache_dir / f"{level}_{split}_seed{seed}_shard{k:04d}_n{size}.h5"
+            path = cache_dir / _cache_name(level, split, seed, k, size)
             if not path.exists():
                 part = path.with_name(path.name + ".part")
                 part.unlink(missing_ok=True)
                 make_top_tagging(
                     size,
                     detector=level,
-                    random_state=_shard_seed(seed, level, split, k),
+                    random_state=_shard_seed(seed, split, k),
                     n_jobs=n_jobs,
                     path=part,
                     progress=False,
@@ -367,7 +534,8 @@ def _first_per_class(y, wanted):
 def npz_jets(path, split, n):
     """Up to ``n`` balanced jets of a split from a NumPy ``.npz`` file.
 
-    The file holds ``X_train``, ``y_train``, ``X_test`` and ``y_test``:
+    The file holds ``X_<split>`` and ``y_<split>`` for ``train``, ``val`` and
+    ``test``:
     constituents ``(E, px, py, pz)`` of shape ``(n_jets, n_constituents, 4)``
     and 0/1 labels (1 = top). The first ``n // 2`` QCD and ``n - n // 2`` top
     jets are taken, in file order; ``n = -1`` takes them all.
@@ -432,50 +600,129 @@ def file_jets(paths, split, n):
 # --------------------------------------------------------------------------
 
 
-def _rejection_and_std(y_test, score, eff, *, n_boot, seed):
-    """``1/eps_B`` at signal efficiency ``eff`` and its bootstrap uncertainty.
+def _inference_rate(estimator, X, repeats):
+    """Jets per second of ``predict_proba``: the median of ``repeats`` passes.
 
-    The bootstrap resamples ``eps_B`` (finite even where no background jet
-    passes) and the spread is propagated to ``1/eps_B`` as
-    ``std(eps_B) / eps_B**2``; a rejection that is infinite on the whole test
-    set (no background passes) is reported with an infinite uncertainty.
+    One untimed pass first warms up (allocations, caches, kernel selection).
     """
-    eps, eps_std = bootstrap_metric(
-        background_efficiency,
-        y_test,
-        score,
-        signal_efficiency=eff,
-        n_boot=n_boot,
-        random_state=seed,
-    )
-    if eps == 0:
-        return float("inf"), float("inf")
-    return 1.0 / eps, eps_std / eps**2
+    estimator.predict_proba(X)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        estimator.predict_proba(X)
+        times.append(time.perf_counter() - start)
+    return len(X) / float(np.median(times))
 
 
-def evaluate(name, estimator, X_train, y_train, X_test, y_test, *, n_boot, seed):
-    """Fit, time and score one tagger; return its table row and test scores."""
+def fit_and_score(name, estimator, X_train, y_train, X_eval, *, timing_repeats):
+    """Fit one tagger and score the evaluation jets; with timings."""
     start = time.perf_counter()
     estimator.fit(X_train, y_train)
     train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    score = estimator.predict_proba(X_test)[:, 1]
-    infer_s = time.perf_counter() - start
-    row = {"tagger": name, "description": TAGGERS[name]}
-    row["auc"], row["auc_std"] = bootstrap_metric(
-        roc_auc, y_test, score, n_boot=n_boot, random_state=seed
+    score = estimator.predict_proba(X_eval)[:, 1]
+    rate = (
+        _inference_rate(estimator, X_eval, timing_repeats) if timing_repeats else None
     )
+    return score, train_s, rate
+
+
+def summarise(name, y_eval, seed_scores, train_s, rates, *, n_boot, boot_seed):
+    """The table row of a tagger scored with one or more training seeds.
+
+    AUC: mean over seeds, the standard deviation between seeds (``ddof=1``;
+    None for one seed) and the bootstrap spread over the evaluation jets (mean
+    over seeds). Rejection: ``1 / mean(eps_B)``, with both spreads propagated
+    from ``eps_B``.
+    """
+    row = {"tagger": name, "description": TAGGERS.get(name, name)}
+    row["seeds"] = len(seed_scores)
+    aucs, boot = zip(
+        *(
+            bootstrap_metric(roc_auc, y_eval, sc, n_boot=n_boot, random_state=boot_seed)
+            for sc in seed_scores
+        ),
+        strict=True,
+    )
+    row["auc_per_seed"] = list(aucs)
+    row["auc"] = float(np.mean(aucs))
+    row["auc_seed_std"] = float(np.std(aucs, ddof=1)) if len(aucs) > 1 else None
+    row["auc_std"] = float(np.mean(boot))
     for eff in WORKING_POINTS:
         key = f"rejection_{round(eff * 100)}"
-        row[key], row[key + "_std"] = _rejection_and_std(
-            y_test, score, eff, n_boot=n_boot, seed=seed
+        eps, eps_boot = zip(
+            *(
+                bootstrap_metric(
+                    background_efficiency,
+                    y_eval,
+                    sc,
+                    signal_efficiency=eff,
+                    n_boot=n_boot,
+                    random_state=boot_seed,
+                )
+                for sc in seed_scores
+            ),
+            strict=True,
         )
-    row["train_s"] = train_s
-    row["inference_jets_per_s"] = len(X_test) / infer_s
-    row["n_train"] = len(X_train)
-    row["n_test"] = len(X_test)
-    row["n_background_test"] = int(np.sum(y_test == 0))
-    return row, score
+        mean = float(np.mean(eps))
+        if mean == 0:
+            row[key] = row[key + "_std"] = float("inf")
+            row[key + "_seed_std"] = None
+            continue
+        row[key] = 1.0 / mean
+        row[key + "_std"] = (
+            float("inf")
+            if not np.isfinite(eps_boot).all()
+            else np.mean(eps_boot) / mean**2
+        )
+        row[key + "_seed_std"] = (
+            float(np.std(eps, ddof=1)) / mean**2 if len(eps) > 1 else None
+        )
+    row["train_s"] = float(np.mean(train_s))
+    rates = [r for r in rates if r is not None]
+    row["inference_jets_per_s"] = float(np.median(rates)) if rates else None
+    row["n_eval"] = len(y_eval)
+    row["n_background_eval"] = int(np.sum(y_eval == 0))
+    return row
+
+
+def compare(pairs, y_eval, scores, *, n_boot, boot_seed):
+    """Paired bootstrap of the AUC difference of tagger pairs, per common seed.
+
+    Returns one dict per pair ``"A:B"`` whose taggers both ran: the mean
+    difference ``AUC(A) - AUC(B)`` over the seeds both have, its spread between
+    seeds and the mean paired-bootstrap spread.
+    """
+    out = []
+    for pair in pairs:
+        a, b = pair.split(":")
+        if a not in scores or b not in scores:
+            continue
+        n = min(len(scores[a]), len(scores[b]))
+        diffs, boots = zip(
+            *(
+                bootstrap_difference(
+                    roc_auc,
+                    y_eval,
+                    scores[a][k],
+                    scores[b][k],
+                    n_boot=n_boot,
+                    random_state=boot_seed,
+                )
+                for k in range(n)
+            ),
+            strict=True,
+        )
+        out.append(
+            {
+                "pair": pair,
+                "seeds": n,
+                "auc_difference": float(np.mean(diffs)),
+                "difference_per_seed": list(diffs),
+                "seed_std": float(np.std(diffs, ddof=1)) if n > 1 else None,
+                "paired_bootstrap_std": float(np.mean(boots)),
+            }
+        )
+    return out
 
 
 def _fmt_rejection(value, std, n_background):
@@ -487,22 +734,53 @@ def _fmt_rejection(value, std, n_background):
     return f"{value:.{digits}f} ± {err}"
 
 
+def _fmt_spread(value, digits):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def markdown_table(rows):
     """The rows as a markdown table."""
     lines = [
         (
-            "| tagger | AUC | 1/εB at εS = 0.3 | 1/εB at εS = 0.5 | training [s] "
-            "| inference [jets/s] |"
+            "| tagger | seeds | AUC | ± seeds | ± eval. jets | 1/εB at εS = 0.3 "
+            "| 1/εB at εS = 0.5 | training [s] | inference [jets/s] |"
         ),
-        "|---|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        rate = r["inference_jets_per_s"]
         lines.append(
-            f"| {r['description']} | {r['auc']:.4f} ± {r['auc_std']:.4f} "
-            f"| {_fmt_rejection(r['rejection_30'], r['rejection_30_std'], r['n_background_test'])} "
-            f"| {_fmt_rejection(r['rejection_50'], r['rejection_50_std'], r['n_background_test'])} "
-            f"| {r['train_s']:,.0f} | {r['inference_jets_per_s']:,.0f} |"
+            f"| {r['description']} | {r['seeds']} | {r['auc']:.4f} "
+            f"| {_fmt_spread(r['auc_seed_std'], 4)} | {r['auc_std']:.4f} "
+            f"| {_fmt_rejection(r['rejection_30'], r['rejection_30_std'], r['n_background_eval'])} "
+            f"| {_fmt_rejection(r['rejection_50'], r['rejection_50_std'], r['n_background_eval'])} "
+            f"| {r['train_s']:,.0f} | {'-' if rate is None else f'{rate:,.0f}'} |"
         )
+    return "\n".join(lines)
+
+
+def differences_table(diffs):
+    """The paired AUC differences as a markdown table."""
+    lines = [
+        "| A - B | seeds | ΔAUC | ± seeds | ± paired bootstrap |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for d in diffs:
+        a, b = d["pair"].split(":")
+        lines.append(
+            f"| {a} - {b} | {d['seeds']} | {d['auc_difference']:+.4f} "
+            f"| {_fmt_spread(d['seed_std'], 4)} | {d['paired_bootstrap_std']:.4f} |"
+        )
+    return "\n".join(lines)
+
+
+def tuning_table(tuning):
+    """Each BDT's validation AUC per hyperparameter point, best first."""
+    lines = ["| BDT | hyperparameters | validation AUC |", "|---|---|---:|"]
+    for name, trials in tuning.items():
+        for t in sorted(trials, key=lambda t: -t["val_auc"]):
+            params = ", ".join(f"{k}={v}" for k, v in sorted(t["params"].items()))
+            lines.append(f"| {name} | {params} | {t['val_auc']:.4f} |")
     return "\n".join(lines)
 
 
@@ -525,12 +803,16 @@ def _machine():
     )
 
 
-def _header(level, source, rows, args):
-    n_train, n_test = rows[0]["n_train"], rows[0]["n_test"]
+def _header(level, split, source, rows, args):
+    n_eval = rows[0]["n_eval"]
     return (
-        f"## {level}\n\n{source}; {n_train:,} training jets, {n_test:,} test jets "
-        f"(half top, half QCD); network epochs {args.epochs}; seed {args.seed}; "
-        f"± = bootstrap std over the test jets ({args.n_boot} resamples)."
+        f"## {level}, {split} split\n\n{source}; {args.n_train:,} training jets, "
+        f"{n_eval:,} {split} jets (half top, half QCD); network epochs "
+        f"{args.epochs}; training seeds {args.seeds}; ± seeds: standard deviation "
+        f"between the seeds; ± eval. jets: bootstrap std over the {split} jets "
+        f"({args.n_boot} resamples); inference: median of {args.timing_repeats} "
+        f"passes over the {split} jets after one warm-up pass, batch "
+        f"{BATCH_SIZE}, {torch.get_num_threads()} torch threads."
     )
 
 
@@ -544,7 +826,7 @@ def plot_level(y_test, scores, title, path, *, dpi=100):
     from hepclf.plotting import plot_roc
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
-    labelled = {TAGGERS[k]: v for k, v in scores.items()}
+    labelled = {TAGGERS.get(k, k): v for k, v in scores.items()}
     plot_roc(y_test, labelled, kind="roc", ax=left)
     left.set_xscale("log")  # the region that matters: small background efficiency
     left.set_xlim(1e-4, 1)
@@ -556,28 +838,58 @@ def plot_level(y_test, scores, title, path, *, dpi=100):
     plt.close(fig)
 
 
-def write_level(out, level, source, rows, scores, y_test, args, meta):
-    """Write the table, CSV, JSON, scores and ROC plot of one level."""
-    table = markdown_table(rows)
-    (out / f"{level}.md").write_text(
-        _header(level, source, rows, args) + "\n\n" + table + "\n"
-    )
-    with open(out / f"{level}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+def write_level(out, level, split, source, result, args, meta):
+    """Write the tables, CSV, JSON, scores and ROC plot of one level and split."""
+    rows, diffs, tuning = result["rows"], result["differences"], result["tuning"]
+    stem = f"{level}_{split}"
+    text = [_header(level, split, source, rows, args), markdown_table(rows)]
+    if diffs:
+        text += ["Paired AUC differences on the same jets:", differences_table(diffs)]
+    if tuning:
+        text += [
+            "BDT hyperparameters, searched on the validation jets:",
+            tuning_table(tuning),
+        ]
+    text = "\n\n".join(text)
+    (out / f"{stem}.md").write_text(text + "\n")
+    with open(out / f"{stem}.csv", "w", newline="") as f:
+        fields = [k for k in rows[0] if k != "auc_per_seed"]
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    with open(out / f"{level}.json", "w") as f:
-        json.dump({**meta, "level": level, "data": source, "rows": rows}, f, indent=2)
-    np.savez_compressed(out / f"{level}_scores.npz", y_test=y_test, **scores)
+    with open(out / f"{stem}.json", "w") as f:
+        json.dump(
+            {
+                **meta,
+                "level": level,
+                "split": split,
+                "data": source,
+                "rows": rows,
+                "differences": diffs,
+                "bdt_tuning": tuning,
+            },
+            f,
+            indent=2,
+        )
+    scores = result["scores"]
+    np.savez_compressed(
+        out / f"{stem}_scores.npz",
+        y_eval=result["y_eval"],
+        **{
+            f"{name}_seed{k}": sc
+            for name, seeds in scores.items()
+            for k, sc in enumerate(seeds)
+        },
+    )
     if not args.no_plot:
         plot_level(
-            y_test,
-            scores,
-            f"top tagging, {level}: {rows[0]['n_train']:,} training jets",
-            out / f"{level}_roc.png",
+            result["y_eval"],
+            {name: seeds[0] for name, seeds in scores.items()},
+            f"top tagging, {level}, {split} jets: {args.n_train:,} training jets",
+            out / f"{stem}_roc.png",
             dpi=args.dpi,
         )
-    return table
+    return text
 
 
 # --------------------------------------------------------------------------
@@ -591,24 +903,24 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument(
-        "--n-train",
-        type=int,
-        default=None,
-        help=f"training jets per level (default {SMALL['n_train']:,}; "
-        f"--full: {FULL['n_train']:,}); -1 with --data: the whole split",
-    )
-    p.add_argument(
-        "--n-test",
-        type=int,
-        default=None,
-        help=f"test jets per level (default {SMALL['n_test']:,}; "
-        f"--full: {FULL['n_test']:,}); -1 with --data: the whole split",
-    )
+    for split in SPLITS:
+        p.add_argument(
+            f"--n-{split}",
+            type=int,
+            default=None,
+            help=f"{split} jets per level (default {SMALL['n_' + split]:,}; --full: "
+            f"{FULL['n_' + split]:,}); -1 with --data: the whole split",
+        )
     p.add_argument(
         "--full",
         action="store_true",
-        help="the full sizes (sets defaults of --n-train and --n-test)",
+        help="the full sizes (sets the defaults of --n-train, --n-val, --n-test)",
+    )
+    p.add_argument(
+        "--split",
+        choices=("val", "test"),
+        default="val",
+        help="score on the validation jets (every choice) or, once, on the test jets",
     )
     p.add_argument(
         "--levels",
@@ -623,21 +935,38 @@ def parse_args(argv=None):
         type=Path,
         default=None,
         metavar="FILE",
-        help="use these top-tagging HDF5 files (ttv 0 = train, 2 = test), or one "
-        ".npz file with X_train, y_train, X_test, y_test, instead of generating jets",
+        help="use these top-tagging HDF5 files (ttv 0 = train, 1 = val, 2 = test), "
+        "or one .npz file with X_train, y_train, X_val, y_val, X_test, y_test, "
+        "instead of generating jets",
     )
-    p.add_argument("--taggers", nargs="+", choices=list(TAGGERS), default=list(TAGGERS))
     p.add_argument(
-        "--epochs",
-        type=int,
-        default=10,
-        help="epochs of every network",
+        "--taggers", nargs="+", choices=list(TAGGERS), default=list(DEFAULT_TAGGERS)
     )
+    p.add_argument("--epochs", type=int, default=10, help="epochs of every network")
     p.add_argument(
         "--ensemble",
         type=int,
         default=1,
-        help="networks in the 'best' tagger (soft vote of different seeds)",
+        help="networks in the 'best' tagger (soft vote of consecutive seeds)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="training seeds: every network tagger is trained once per seed",
+    )
+    p.add_argument(
+        "--compare",
+        nargs="*",
+        default=list(COMPARE),
+        metavar="A:B",
+        help="tagger pairs whose AUC difference is bootstrapped (paired)",
+    )
+    p.add_argument(
+        "--no-tune",
+        action="store_true",
+        help="BDTs with scikit-learn's defaults (no search on the validation jets)",
     )
     p.add_argument("--output-dir", type=Path, default=Path("top-tagging-benchmark"))
     p.add_argument(
@@ -656,62 +985,156 @@ def parse_args(argv=None):
         "--n-jobs", type=int, default=-1, help="generator processes (-1: all cores)"
     )
     p.add_argument(
-        "--seed",
+        "--data-seed",
         type=int,
         default=0,
-        help="seeds the generated jets, the training and the bootstrap",
+        help="seeds the generated jets and the bootstrap resamples",
     )
     p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples")
+    p.add_argument(
+        "--timing-repeats",
+        type=int,
+        default=3,
+        help="timed predict_proba passes per tagger and seed (median; 0: no timing)",
+    )
     p.add_argument("--dpi", type=int, default=100, help="resolution of the ROC plots")
     p.add_argument("--no-plot", action="store_true", help="skip the ROC plots")
     args = p.parse_args(argv)
     sizes = FULL if args.full else SMALL
-    args.n_train = sizes["n_train"] if args.n_train is None else args.n_train
-    args.n_test = sizes["n_test"] if args.n_test is None else args.n_test
-    for name in ("n_train", "n_test"):
-        value = getattr(args, name)
+    for split in SPLITS:
+        key = f"n_{split}"
+        value = sizes[key] if getattr(args, key) is None else getattr(args, key)
+        setattr(args, key, value)
         if value == 0 or value < -1 or (value == -1 and args.data is None):
-            p.error(f"--{name.replace('_', '-')} must be positive (or -1 with --data)")
+            p.error(f"--n-{split} must be positive (or -1 with --data)")
     if min(args.epochs, args.shard_jets, args.ensemble) < 1 or args.n_boot < 2:
         p.error("--epochs, --ensemble and --shard-jets must be >= 1, --n-boot >= 2")
+    if args.timing_repeats < 0:
+        p.error("--timing-repeats must be >= 0")
+    for pair in args.compare:
+        names = pair.split(":")
+        if len(names) != 2 or not set(names) <= set(TAGGERS):
+            p.error(f"--compare takes pairs A:B of tagger names, got {pair!r}")
+    if len(set(args.seeds)) != len(args.seeds):
+        p.error("--seeds must be distinct")
     args.cache_dir = args.cache_dir or args.output_dir / "cache"
     return args
 
 
 def _datasets(args):
-    """Yield ``(level, source, X_train, y_train, X_test, y_test)``."""
+    """Yield ``(level, source, {split: (X, y)})`` with train, val and test jets."""
     if args.data is not None:
         names = ", ".join(p.name for p in args.data)
         if args.data[0].suffix == ".npz":
             if len(args.data) > 1:
                 raise SystemExit("--data takes one .npz file")
-            X_train, y_train = npz_jets(args.data[0], "train", args.n_train)
-            X_test, y_test = npz_jets(args.data[0], "test", args.n_test)
-            split = "X_train and X_test"
+            jets = {
+                s: npz_jets(args.data[0], s, getattr(args, f"n_{s}")) for s in SPLITS
+            }
+            split = "X_train, X_val and X_test"
         else:
-            X_train, y_train = file_jets(args.data, "train", args.n_train)
-            X_test, y_test = file_jets(args.data, "test", args.n_test)
+            jets = {s: file_jets(args.data, s, getattr(args, f"n_{s}")) for s in SPLITS}
             split = "ttv split"
-        yield "data", f"jets from {names} ({split})", X_train, y_train, X_test, y_test
+        yield "data", f"jets from {names} ({split})", jets
         return
+    kw = {
+        "seed": args.data_seed,
+        "cache_dir": args.cache_dir,
+        "shard_jets": args.shard_jets,
+        "n_jobs": args.n_jobs,
+    }
     for level in args.levels:
-        kw = {
-            "seed": args.seed,
-            "cache_dir": args.cache_dir,
-            "shard_jets": args.shard_jets,
-            "n_jobs": args.n_jobs,
+        jets = {
+            s: generated_jets(level, s, getattr(args, f"n_{s}"), **kw) for s in SPLITS
         }
-        X_train, y_train = generated_jets(level, "train", args.n_train, **kw)
-        X_test, y_test = generated_jets(level, "test", args.n_test, **kw)
         source = (
             f"`make_top_tagging(detector={level!r})` jets (Pythia 8, 14 TeV, "
-            "anti-kT R = 0.8, 550 < pT < 650 GeV, MPI on)"
+            "anti-kT R = 0.8, 550 < pT < 650 GeV, MPI on; data version "
+            f"{DATA_VERSION}, seed {args.data_seed})"
         )
-        yield level, source, X_train, y_train, X_test, y_test
+        yield level, source, jets
+
+
+def run_level(jets, args):
+    """Train and score every tagger of one level; return the results."""
+    (X_train, y_train), (X_val, y_val) = jets["train"], jets["val"]
+    X_eval, y_eval = jets[args.split]
+    scores, rows, tuning = {}, [], {}
+    for name in tqdm(args.taggers, desc="taggers", unit="tagger"):
+        bdt_params = None
+        if name in BDT_FEATURES and not args.no_tune:
+            bdt_params, tuning[name] = tune_bdt(
+                name, X_train, y_train, X_val, y_val, seed=args.seeds[0]
+            )
+        seeds = args.seeds[:1] if name in DETERMINISTIC else args.seeds
+        seed_scores, train_s, rates = [], [], []
+        for seed in seeds:
+            estimator = build_tagger(
+                name,
+                epochs=args.epochs,
+                seed=seed,
+                ensemble=args.ensemble,
+                bdt_params=bdt_params,
+            )
+            score, seconds, rate = fit_and_score(
+                name,
+                estimator,
+                X_train,
+                y_train,
+                X_eval,
+                timing_repeats=args.timing_repeats,
+            )
+            seed_scores.append(score)
+            train_s.append(seconds)
+            rates.append(rate)
+        scores[name] = seed_scores
+        row = summarise(
+            name,
+            y_eval,
+            seed_scores,
+            train_s,
+            rates,
+            n_boot=args.n_boot,
+            boot_seed=args.data_seed,
+        )
+        if bdt_params is not None:
+            row["hyperparameters"] = bdt_params
+        rows.append(row)
+        tqdm.write(
+            f"{name}: AUC {row['auc']:.4f} (seeds {_fmt_spread(row['auc_seed_std'], 4)}, "
+            f"jets {row['auc_std']:.4f}), trained in {row['train_s']:.0f} s"
+        )
+        if len(seed_scores) > 1:  # the soft vote of the seeds, free to score
+            vote = summarise(
+                f"{name}_vote",
+                y_eval,
+                [np.mean(seed_scores, axis=0)],
+                [float(np.sum(train_s))],
+                [None],
+                n_boot=args.n_boot,
+                boot_seed=args.data_seed,
+            )
+            vote["description"] = (
+                f"{TAGGERS[name]}, soft vote of its {len(seed_scores)} seeds"
+            )
+            rows.append(vote)
+        yield {
+            "rows": rows,
+            "scores": scores,
+            "y_eval": y_eval,
+            "tuning": tuning,
+            "differences": compare(
+                args.compare,
+                y_eval,
+                scores,
+                n_boot=args.n_boot,
+                boot_seed=args.data_seed,
+            ),
+        }
 
 
 def main(argv=None):
-    """Run the benchmark; return ``{level: rows}``."""
+    """Run the benchmark; return ``{level: result}`` (rows, differences, ...)."""
     args = parse_args(argv)
     out = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -720,45 +1143,28 @@ def main(argv=None):
         + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(),
+        "hepclf": hepclf.__version__,
+        "data_version": DATA_VERSION,
+        "best": BEST,
         "args": {
             k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
         },
     }
     meta["args"]["data"] = None if args.data is None else [str(p) for p in args.data]
-    results, tables = {}, []
-    for level, source, X_train, y_train, X_test, y_test in _datasets(args):
-        rows, scores = [], {}
-        for name in tqdm(args.taggers, desc=f"{level} taggers", unit="tagger"):
-            estimator = build_tagger(
-                name, epochs=args.epochs, seed=args.seed, ensemble=args.ensemble
-            )
-            row, score = evaluate(
-                name,
-                estimator,
-                X_train,
-                y_train,
-                X_test,
-                y_test,
-                n_boot=args.n_boot,
-                seed=args.seed,
-            )
-            rows.append(row)
-            scores[name] = score
-            tqdm.write(
-                f"{level} {name}: AUC {row['auc']:.4f} ± {row['auc_std']:.4f}, "
-                f"1/eps_B(0.3) {_fmt_rejection(row['rejection_30'], row['rejection_30_std'], row['n_background_test'])}, "
-                f"trained in {row['train_s']:.0f} s"
-            )
-            # keep what is done on disk, so a long run can be read while it goes
-            table = write_level(out, level, source, rows, scores, y_test, args, meta)
-        results[level] = rows
-        tables.append(_header(level, source, rows, args) + "\n\n" + table)
-        print("\n" + tables[-1] + "\n", flush=True)
+    results, texts = {}, []
+    for level, source, jets in _datasets(args):
+        result = None
+        # write after every tagger, so a long run can be read while it goes
+        for result in run_level(jets, args):
+            text = write_level(out, level, args.split, source, result, args, meta)
+        results[level] = result
+        texts.append(text)
+        print("\n" + text + "\n", flush=True)
     summary = (
-        f"# Top-tagging benchmark\n\n`{meta['command']}`\n\n{meta['date']}, "
-        f"{meta['machine']}\n\n" + "\n\n".join(tables) + "\n"
+        f"# Top-tagging benchmark ({args.split} split)\n\n`{meta['command']}`\n\n"
+        f"{meta['date']}, {meta['machine']}\n\n" + "\n\n".join(texts) + "\n"
     )
-    (out / "results.md").write_text(summary)
+    (out / f"results_{args.split}.md").write_text(summary)
     print(f"results written to {out}/")
     return results
 
