@@ -94,10 +94,10 @@ class AcceleratedCNNClassifier(AccelerateMixin, CNNClassifier):
     module for distributed data-parallel training when the script runs in
     several processes (``accelerate launch --num_processes N script.py``, one
     per GPU), shards the batches across them and gathers the predictions, and
-    runs the forward pass in mixed precision
-    (``Accelerator(mixed_precision="bf16")``). Everything else is
-    ``CNNClassifier``: module by name, shape and class inference at ``fit``,
-    label encoding, ``random_state``, sample and class weights.
+    runs the training forward pass in mixed precision
+    (``Accelerator(mixed_precision="bf16")``, on GPUs or the CPU). Everything
+    else is ``CNNClassifier``: module by name, shape and class inference at
+    ``fit``, label encoding, ``random_state``, sample and class weights.
 
     Read more in the :ref:`User Guide <scaling>`.
 

@@ -151,13 +151,25 @@ def _train_in_process(out_dir, X, y):
         "batches_per_epoch": len(clf.history[-1, "batches"]),
         "wrapped": type(clf.module_).__name__,
     }
-    np.save(os.path.join(out_dir, f"proba{acc.process_index}.npy"), proba)
-    np.save(os.path.join(out_dir, f"info{acc.process_index}.npy"), info)
+    rank = acc.process_index
+    np.save(os.path.join(out_dir, f"proba{rank}.npy"), proba)
+    np.save(os.path.join(out_dir, f"info{rank}.npy"), info)
+    state = {
+        "parameters": {k: v.detach() for k, v in clf.module_.named_parameters()},
+        "buffers": dict(clf.module_.named_buffers()),
+    }
+    torch.save(state, os.path.join(out_dir, f"state{rank}.pt"))
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="forks the test process")
 def test_two_process_data_parallel_training(blobs, tmp_path):
-    """Two CPU processes (gloo): batches are sharded, predictions gathered once."""
+    """Two CPU processes (gloo): batches are sharded, gradients synchronised.
+
+    Each process trains on its own half of every batch; only the averaged
+    gradients keep the two copies of the network equal, so their weights are
+    compared after training. (The predictions are gathered, so every process
+    returns the same array even for unsynchronised networks.)
+    """
     from accelerate.utils import PrepareForLaunch, patch_environment
     from torch.multiprocessing import start_processes
 
@@ -198,7 +210,60 @@ def test_two_process_data_parallel_training(blobs, tmp_path):
         assert info["distributed"] == "MULTI_CPU"
         assert info["batches_per_epoch"] == math.ceil(per_process / 32)  # sharded
         assert info["wrapped"] == "JetCNN"  # unwrapped after training
+    state0, state1 = (torch.load(tmp_path / f"state{rank}.pt") for rank in range(2))
+    assert list(state0["parameters"]) == list(state1["parameters"])
+    for name, value in state0["parameters"].items():  # the same weights
+        assert_array_equal(state1["parameters"][name], value, err_msg=name)
+    # BatchNorm's running statistics are not reduced: DDP broadcasts rank 0's
+    # at each forward pass, so they differ by the last batch's update only
+    assert list(state0["buffers"]) == list(state1["buffers"])
+    for name, value in state0["buffers"].items():
+        assert_allclose(state1["buffers"][name], value, rtol=1e-3, err_msg=name)
     proba0, proba1 = (np.load(tmp_path / f"proba{rank}.npy") for rank in range(2))
     assert proba0.shape == (len(X), 2)  # gathered, padding dropped
     assert_array_equal(proba0, proba1)
     assert roc_auc_score(y, proba0[:, 1]) > 0.9
+
+
+class _DtypeRecorder(torch.nn.Module):
+    """A one-convolution network that records the dtype of its activations."""
+
+    def __init__(self, in_channels=1, image_size=(16, 16), n_classes=2):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(in_channels, 4, 3, padding=1)
+        self.dense = torch.nn.Linear(4 * image_size[0] * image_size[1], n_classes)
+        self.seen = []
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        self.seen.append((self.training, x.dtype, h.dtype))
+        return self.dense(h.flatten(1))
+
+
+@pytest.mark.parametrize("unwrap_after_train", [True, False])
+def test_bf16_mixed_precision_on_the_cpu(blobs, unwrap_after_train):
+    X, y = blobs
+    _reset_accelerate()
+    try:
+        acc = accelerate.Accelerator(cpu=True, mixed_precision="bf16")
+        clf = AcceleratedCNNClassifier(
+            _DtypeRecorder,
+            accelerator=acc,
+            unwrap_after_train=unwrap_after_train,
+            max_epochs=3,
+            batch_size=32,
+            random_state=0,
+        ).fit(X, y)
+        # the forward pass trains in bf16 (float32 inputs, bf16 activations)
+        assert set(clf.module_.seen) == {(True, torch.float32, torch.bfloat16)}
+        clf.module_.seen.clear()
+        proba = clf.predict_proba(X)
+    finally:
+        _reset_accelerate()
+    # unwrapped after training: predicts in full precision; else still in bf16
+    activations = torch.float32 if unwrap_after_train else torch.bfloat16
+    assert set(clf.module_.seen) == {(False, torch.float32, activations)}
+    assert proba.dtype == np.float32
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+    assert roc_auc_score(y, proba[:, 1]) > 0.95
