@@ -805,14 +805,19 @@ def _machine():
 
 def _header(level, split, source, rows, args):
     n_eval = rows[0]["n_eval"]
+    timing = (
+        f"inference: median of {args.timing_repeats} passes over the {split} jets "
+        f"after one warm-up pass, batch {BATCH_SIZE}, "
+        f"{torch.get_num_threads()} torch threads"
+        if args.timing_repeats
+        else "inference not timed"
+    )
     return (
         f"## {level}, {split} split\n\n{source}; {args.n_train:,} training jets, "
         f"{n_eval:,} {split} jets (half top, half QCD); network epochs "
         f"{args.epochs}; training seeds {args.seeds}; ± seeds: standard deviation "
         f"between the seeds; ± eval. jets: bootstrap std over the {split} jets "
-        f"({args.n_boot} resamples); inference: median of {args.timing_repeats} "
-        f"passes over the {split} jets after one warm-up pass, batch "
-        f"{BATCH_SIZE}, {torch.get_num_threads()} torch threads."
+        f"({args.n_boot} resamples); {timing}."
     )
 
 
