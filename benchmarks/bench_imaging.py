@@ -1,10 +1,13 @@
-"""Jet-imaging throughput: hepclf's JetImager against a per-jet Python loop.
+"""Jet-imaging throughput: hepclf's JetImager against a per-jet loop and a memory floor.
 
 Compares, on the same jets and in one run:
 
-* ``np.bincount`` over the same constituents into the same float32 images, in
-  the same chunks, with the pixel indices given (the memory-bound floor: only the
-  scatter-add, no kinematics or preprocessing);
+* the memory-traffic floor: the fastest pass that reads the padded constituent
+  array once and writes the float32 image array once, with the same number of
+  threads as the row it is compared with (NumPy and numba reductions over the
+  input, ``out.fill(0)`` and a numba loop writing zeros into an output that
+  already exists, and a numba pass doing both per jet; the fastest combination
+  is the floor);
 * ``JetImager`` with the same recipe as energyflow's ``pixelate`` (centre on the
   pT centroid, normalise), with the full recipe (centre, rotate, flip), and from
   (E, px, py, pz) input; with the numba engine (all threads and one thread) and
@@ -12,13 +15,18 @@ Compares, on the same jets and in one run:
 * energyflow's ``pixelate`` called jet by jet (the usual notebook loop), on
   (pt, eta, phi) and, for the (E, px, py, pz) rows, with each jet converted
   by NumPy before ``pixelate`` (the same loop as a notebook starting from the
-  public data set's four-vectors).
+  public data set's four-vectors);
+* for reference, the NumPy engine's scatter step alone (``np.bincount`` into
+  the same images with the pixel indices given).
+
+Every row runs on the same ``--n-jets`` jets, once untimed (compilation, caches,
+first touch of memory) and then ``--repeat`` times; the table gives the median.
 
 energyflow pins numpy below 2, so it is not installed: its standalone
 ``energyflow/utils/image_utils.py`` is loaded from a wheel that this script
 downloads with pip (or from ``--energyflow PATH``).
 
-Run: ``python benchmarks/bench_imaging.py [--n-jets 20000]``
+Run: ``python benchmarks/bench_imaging.py [--n-jets 20000] [--repeat 5]``
 """
 
 from __future__ import annotations
@@ -84,20 +92,79 @@ def to_ptetaphi(X):
     return np.stack([pt, eta, phi], axis=-1)
 
 
-def best_of(fn, repeat):
+def timings(fn, repeat):
+    """One untimed call (compilation, caches, first touch), then ``repeat`` timed calls."""
+    fn()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
+
+
+class Threads:
+    """Cap numba at ``n`` threads inside the block (no-op without numba or ``n``)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        if self.n is not None:
+            import numba
+
+            self.before = numba.get_num_threads()
+            numba.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        if self.n is not None:
+            import numba
+
+            numba.set_num_threads(self.before)
+
+
+def floor_kernels():
+    """numba passes over raw memory: a reduction, a zero fill and both per jet."""
+    import numba
+
+    @numba.njit(parallel=True, fastmath=True, nogil=True)
+    def read(flat, n_blocks):
+        step = -(-flat.size // n_blocks)
+        partial = np.zeros(n_blocks, dtype=np.float32)
+        for b in numba.prange(n_blocks):
+            total = np.float32(0)
+            for i in range(b * step, min(flat.size, (b + 1) * step)):
+                total += flat[i]
+            partial[b] = total
+        return partial.sum()
+
+    @numba.njit(parallel=True, nogil=True)
+    def write(flat, n_blocks):
+        step = -(-flat.size // n_blocks)
+        for b in numba.prange(n_blocks):
+            for i in range(b * step, min(flat.size, (b + 1) * step)):
+                flat[i] = 0
+
+    @numba.njit(parallel=True, fastmath=True, nogil=True)
+    def per_jet(inp, out):  # inp (n_jets, k), out (n_jets, n_pixels)
+        sums = np.empty(inp.shape[0], dtype=np.float32)
+        for j in numba.prange(inp.shape[0]):
+            total = np.float32(0)
+            for i in range(inp.shape[1]):
+                total += inp[j, i]
+            sums[j] = total
+            for i in range(out.shape[1]):
+                out[j, i] = 0
+        return sums
+
+    return read, write, per_jet
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-jets", type=int, default=20000)
     parser.add_argument("--npix", type=int, default=40)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of every row")
     parser.add_argument(
         "--energyflow",
         type=Path,
@@ -105,126 +172,219 @@ def main(argv=None):
         help="path to energyflow/utils/image_utils.py",
     )
     args = parser.parse_args(argv)
+    n_jets, npix, repeat = args.n_jets, args.npix, args.repeat
+
+    try:
+        import numba
+    except ImportError:
+        numba = None
+        print("(numba is not installed: only the NumPy engine is timed)\n")
+    all_threads = numba.get_num_threads() if numba is not None else 1
 
     X, _ = load_top_tagging()
-    X = np.concatenate([X] * (-(-args.n_jets // len(X))))[: args.n_jets]
-    jets = to_ptetaphi(X).astype(np.float32)
+    X = np.concatenate([X] * (-(-n_jets // len(X))))[:n_jets]
+    X32 = np.ascontiguousarray(X, dtype=np.float32)  # (E, px, py, pz)
+    jets = to_ptetaphi(X).astype(np.float32)  # (pt, eta, phi)
     n_const = int((jets[..., 0] > 0).sum())
+    out = np.zeros((n_jets, 1, npix, npix), dtype=np.float32)
+    inputs = {"ptetaphi": jets, "epxpypz": X32}
     print(
-        f"{args.n_jets} jets, {n_const} constituents ({n_const / args.n_jets:.1f} per jet), "
-        f"{args.npix}x{args.npix} pixels\n"
+        f"{n_jets} jets padded to {X.shape[1]} constituents, {n_const} constituents "
+        f"({n_const / n_jets:.1f} per jet), {npix}x{npix} float32 images; "
+        f"median of {repeat} timed runs after one untimed run, every row\n"
     )
 
-    # the floor: scatter-add the same constituents into the same float32 images, in the
-    # same chunks of jets as JetImager, with every index precomputed
+    # warm up for two seconds before anything is timed: on the machine of the
+    # README's numbers the first second of multi-threaded work runs 5x slower
+    width = 1.6  # energyflow's img_width: full window edge
+    half = width / 2
+    window = {"npix": npix, "eta_range": (-half, half), "phi_range": (-half, half)}
+    warm = JetImager(**window, input_format="ptetaphi")
+    start = time.perf_counter()
+    while time.perf_counter() - start < 2:
+        warm.transform(jets)
+
+    # ---- the floor: read the input once, write the output once ------------------
+    # Candidates for each thread count; the floor of (threads, input) is the
+    # fastest read + write, or the fused per-jet pass, using at most that many
+    # threads. The output exists already (no page faults): the bytes moved are
+    # the input's and the output's, nothing else.
+    thread_counts = sorted({1, all_threads})
+    passes = {}  # (kind, input or None, threads) -> (label, median s, bytes)
+    out_flat = out.reshape(-1)
+    for name, data in inputs.items():
+        flat = data.reshape(-1)
+        t = np.median(timings(lambda flat=flat: np.add.reduce(flat), repeat))
+        passes["read", name, 1, "sum"] = ("NumPy sum", t, data.nbytes)
+        t = np.median(timings(lambda flat=flat: flat.max(), repeat))
+        passes["read", name, 1, "max"] = ("NumPy max", t, data.nbytes)
+    t = np.median(timings(lambda: out.fill(0), repeat))
+    passes["write", None, 1, "fill"] = ("NumPy out.fill(0)", t, out.nbytes)
+    if numba is not None:
+        read, write, per_jet = floor_kernels()
+        blocks = 64 * all_threads
+        out_2d = out.reshape(n_jets, -1)
+        for threads in thread_counts:
+            with Threads(threads):
+                for name, data in inputs.items():
+                    flat = data.reshape(-1)
+                    t = np.median(timings(lambda flat=flat: read(flat, blocks), repeat))
+                    passes["read", name, threads, "numba"] = (
+                        "numba sum",
+                        t,
+                        data.nbytes,
+                    )
+                    inp = data.reshape(n_jets, -1)
+                    t = np.median(timings(lambda inp=inp: per_jet(inp, out_2d), repeat))
+                    passes["fused", name, threads, "numba"] = (
+                        "numba per jet: sum, write zeros",
+                        t,
+                        data.nbytes + out.nbytes,
+                    )
+                t = np.median(timings(lambda: write(out_flat, blocks), repeat))
+                passes["write", None, threads, "numba"] = (
+                    "numba loop writing zeros",
+                    t,
+                    out.nbytes,
+                )
+
+    def fresh_output():  # what a function returning a new array pays on top
+        new = np.empty_like(out)
+        new.fill(0)
+
+    fresh = np.median(timings(fresh_output, repeat))
+
+    print("Floor passes (median s; GB/s = bytes / s):")
+    for (kind, name, threads, _), (label, t, nbytes) in passes.items():
+        what = f"{kind} {name}" if name else kind
+        print(
+            f"  {what:<16}{label:<34}{threads:>2} thr {nbytes / 1e6:>8.1f} MB "
+            f"{t * 1e3:>9.2f} ms {nbytes / t / 1e9:>7.1f} GB/s"
+        )
+    print(
+        f"  (new output array: np.empty + fill(0), page faults included: "
+        f"{fresh * 1e3:.2f} ms for {out.nbytes / 1e6:.1f} MB)"
+    )
+    floors = {}
+    for name in inputs:
+        for threads in thread_counts:
+            allowed = [
+                (kind, t)
+                for (kind, n, thr, _), (_, t, _) in passes.items()
+                if thr <= threads and n in (name, None)
+            ]
+            best_read = min(t for k, t in allowed if k == "read")
+            best_write = min(t for k, t in allowed if k == "write")
+            fused = [t for k, t in allowed if k == "fused"]
+            floors[name, threads] = min([best_read + best_write, *fused])
+    print("\nFloor (fastest read + write or fused pass, at most that many threads):")
+    for (name, threads), t in floors.items():
+        nbytes = inputs[name].nbytes + out.nbytes
+        print(
+            f"  {name:<9}{threads:>2} thr: {nbytes / 1e6:.1f} MB in {t * 1e3:.2f} ms "
+            f"= {nbytes / t / 1e9:.1f} GB/s, {n_jets / t:,.0f} jets/s"
+        )
+
+    # ---- the imagers and the per-jet loops --------------------------------------
+    pixelate = load_pixelate(args.energyflow)
+
+    def ef_loop():
+        for jet in jets:
+            pixelate(jet, npix=npix, img_width=width)
+
+    def ef_loop_p4():
+        # the same loop from (E, px, py, pz): each jet converted, then pixelated
+        for jet in X32:
+            pixelate(to_ptetaphi(jet[np.newaxis])[0], npix=npix, img_width=width)
+
+    rows = []  # (label, input name, threads, times)
+
+    def imager_row(label, name, engine, threads, **params):
+        imager = JetImager(engine=engine, **window, **params)
+        with Threads(threads if engine == "numba" else None):
+            times = timings(lambda: imager.transform(inputs[name]), repeat)
+        rows.append((label, name, threads, times))
+
+    recipe = {"input_format": "ptetaphi"}
+    like_ef = {**recipe, "rotate": False, "flip": False}
+    engines = [("numpy", 1, "NumPy engine")]
+    if numba is not None:
+        engines = [
+            ("numba", all_threads, f"numba, {all_threads} threads"),
+            ("numba", 1, "numba, 1 thread"),
+            *engines,
+        ]
+    for engine, threads, label in engines:
+        imager_row(f"{label}: centre+norm", "ptetaphi", engine, threads, **like_ef)
+        imager_row(f"{label}: full recipe", "ptetaphi", engine, threads, **recipe)
+        imager_row(f"{label}: full, (E,px,py,pz)", "epxpypz", engine, threads)
+    rows.append(
+        ("energyflow pixelate, per-jet loop", "ptetaphi", 1, timings(ef_loop, repeat))
+    )
+    rows.append(
+        ("energyflow loop, (E,px,py,pz)", "epxpypz", 1, timings(ef_loop_p4, repeat))
+    )
+
+    # the NumPy engine's scatter step alone, for reference: scatter-add the same
+    # constituents into the same float32 images in the same chunks of jets, with
+    # every pixel index given
     rng = np.random.default_rng(0)
-    n_pix = args.npix**2
+    n_pix = npix**2
     jet_of = np.nonzero(jets[..., 0] > 0)[0]
     flat_idx = jet_of * n_pix + rng.integers(0, n_pix, n_const)
     weights = rng.random(n_const)
     chunk = JetImager().chunk_size
-    bounds = np.searchsorted(jet_of, np.arange(0, args.n_jets + chunk, chunk))
+    bounds = np.searchsorted(jet_of, np.arange(0, n_jets + chunk, chunk))
 
-    def floor():
-        out = np.empty((args.n_jets, 1, args.npix, args.npix), dtype=np.float32)
-        for c, start in enumerate(range(0, args.n_jets, chunk)):
-            stop = min(start + chunk, args.n_jets)
+    def scatter():
+        for c, start in enumerate(range(0, n_jets, chunk)):
+            stop = min(start + chunk, n_jets)
             lo, hi = bounds[c], bounds[c + 1]
             counts = np.bincount(
                 flat_idx[lo:hi] - start * n_pix,
                 weights[lo:hi],
                 minlength=(stop - start) * n_pix,
             )
-            out[start:stop] = counts.reshape(stop - start, 1, args.npix, args.npix)
+            out[start:stop] = counts.reshape(stop - start, 1, npix, npix)
 
-    width = 1.6  # energyflow's img_width: full window edge
-    half = width / 2
-    window = {"npix": args.npix, "eta_range": (-half, half), "phi_range": (-half, half)}
-    X32 = np.ascontiguousarray(X, dtype=np.float32)
-    pixelate = load_pixelate(args.energyflow)
-    n_loop = min(args.n_jets, 5000)
+    rows.append(
+        (
+            "NumPy engine's scatter step (bincount)",
+            "ptetaphi",
+            1,
+            timings(scatter, repeat),
+        )
+    )
 
-    def ef_loop():
-        for jet in jets[:n_loop]:
-            pixelate(jet, npix=args.npix, img_width=width)
-
-    def ef_loop_p4():
-        # the same loop from (E, px, py, pz): each jet converted, then pixelated
-        for jet in X32[:n_loop]:
-            pixelate(to_ptetaphi(jet[np.newaxis])[0], npix=args.npix, img_width=width)
-
-    def imager_row(label, data, engine, threads=None, **params):
-        if threads is not None:  # the same row with numba capped at `threads`
-            import numba
-
-            before = numba.get_num_threads()
-            numba.set_num_threads(threads)
-            try:
-                return imager_row(label, data, engine, **params)
-            finally:
-                numba.set_num_threads(before)
-        imager = JetImager(engine=engine, **window, **params)
-        # compile or load the kernel for this input and touch the output memory
-        # outside the timing
-        imager.transform(data)
-        return label, best_of(lambda: imager.transform(data), args.repeat), args.n_jets
-
-    # warm up for two seconds before anything is timed: on the machine of the
-    # README's numbers the first second of multi-threaded work runs 5x slower
-    warm = JetImager(**window, input_format="ptetaphi")
-    start = time.perf_counter()
-    while time.perf_counter() - start < 2:
-        warm.transform(jets)
-
-    recipe = {"input_format": "ptetaphi"}
-    like_ef = {**recipe, "rotate": False, "flip": False}
-    rows = [
-        ("np.bincount floor (scatter only)", best_of(floor, args.repeat), args.n_jets)
-    ]
-    engines = [("numpy", None, "numpy")]
-    try:
-        import numba
-
-        engines = [
-            ("numba", None, f"numba, {numba.get_num_threads()} threads"),
-            ("numba", 1, "numba, 1 thread"),
-            *engines,
-        ]
-    except ImportError:
-        print("(numba is not installed: only the NumPy engine is timed)\n")
-    for engine, threads, label in engines:
-        rows += [
-            imager_row(f"{label}: centre+norm", jets, engine, threads, **like_ef),
-            imager_row(f"{label}: full recipe", jets, engine, threads, **recipe),
-            imager_row(f"{label}: full, (E,px,py,pz)", X32, engine, threads),
-        ]
-    rows.append(("energyflow pixelate, per-jet loop", best_of(ef_loop, 1), n_loop))
-    rows.append(("energyflow loop, (E,px,py,pz)", best_of(ef_loop_p4, 1), n_loop))
-    rates = {name: n / t for name, t, n in rows}
-    floor_rate = rates["np.bincount floor (scatter only)"]
-    # each imager row against the per-jet loop on the same input format
+    rates = {label: n_jets / np.median(times) for label, _, _, times in rows}
     loops = {
-        False: rates["energyflow pixelate, per-jet loop"],
-        True: rates["energyflow loop, (E,px,py,pz)"],
+        "ptetaphi": rates["energyflow pixelate, per-jet loop"],
+        "epxpypz": rates["energyflow loop, (E,px,py,pz)"],
     }
     print(
-        f"{'method':<44}{'jets/s':>12}{'x loop (same input)':>21}{'floor / this':>15}"
+        f"\n{'method':<40}{'threads':>8}{'jets/s':>11}{'spread':>8}"
+        f"{'x loop':>8}{'x floor':>9}"
     )
-    for name, _, _ in rows:
-        loop_rate = loops["(E,px,py,pz)" in name]
+    for label, name, threads, times in rows:
+        median = np.median(times)
+        spread = (max(times) - min(times)) / median
         print(
-            f"{name:<44}{rates[name]:>12,.0f}{rates[name] / loop_rate:>21.1f}"
-            f"{floor_rate / rates[name]:>15.2f}"
+            f"{label:<40}{threads:>8}{rates[label]:>11,.0f}{spread:>8.0%}"
+            f"{rates[label] / loops[name]:>8.1f}{median / floors[name, threads]:>9.2f}"
         )
+    print(
+        "\nx loop: jets/s over the per-jet loop's on the same input format; x floor: "
+        "time over the floor's for the same input and thread count; spread: "
+        "(slowest - fastest) / median of the timed runs"
+    )
 
     # memory: what transform allocates beyond its float32 output (tracemalloc sees
     # NumPy's allocations; the numba kernel only holds per-jet scratch arrays)
     import tracemalloc
 
-    out_mb = args.n_jets * args.npix**2 * 4 / 2**20
-    timed = {engine for engine, _, _ in engines}
+    out_mb = out.nbytes / 2**20
     for engine in ("numpy", "numba"):
-        if engine not in timed:  # numba is not installed
+        if engine == "numba" and numba is None:
             continue
         imager = JetImager(engine=engine, **window)
         tracemalloc.start()
