@@ -8,8 +8,11 @@ CNN in PyTorch), on the same jets, in one run:
 * one call on all jets (throughput, as a batch job would run);
 * one jet per call (latency, as an event loop in a C++ framework calls it).
 
-Both use the same number of threads. Prints the time, jets/s and the ratio to
-``predict_proba``; checks that the probabilities agree.
+Both use the same number of threads, the same jets, one untimed call and then
+``--repeat`` timed calls (the table gives the median). Prints the time, jets/s,
+the ratio to ``predict_proba`` and the minor page faults per jet of the timed
+calls (each one is a fresh page of memory the kernel had to zero); checks that
+the probabilities agree.
 
 Run: ``python benchmarks/bench_onnx.py [--n-jets 10000] [--npix 40]
 [--model tagger.joblib]`` (without ``--model`` a tagger is trained for one
@@ -19,6 +22,7 @@ epoch on the bundled sample: the speed does not depend on the weights).
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -34,13 +38,17 @@ from hepclf.datasets import load_top_tagging
 from hepclf.export import export_onnx
 
 
-def best_of(fn, repeat):
-    best = np.inf
+def timings(fn, repeat):
+    """One untimed call, then ``repeat`` timed calls: (times, minor page faults)."""
+    fn()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+        times.append(time.perf_counter() - start)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    return times, faults / repeat
 
 
 def per_jet(fn, X):
@@ -54,7 +62,7 @@ def main(argv=None):
     parser.add_argument("--n-single", type=int, default=500, help="jets one by one")
     parser.add_argument("--npix", type=int, default=40)
     parser.add_argument("--model", default=None, help="a saved Pipeline (joblib)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="timed calls per row")
     args = parser.parse_args(argv)
 
     X_all, y = load_top_tagging()
@@ -86,43 +94,51 @@ def main(argv=None):
         return session.run(["probabilities"], {name: batch})[0]
 
     diff = float(np.abs(onnx(X) - pipe.predict_proba(X)).max())
+    try:
+        import numba
+
+        numba_threads = f", JetImager's numba engine {numba.get_num_threads()}"
+    except ImportError:
+        numba_threads = ""  # the NumPy engine: one thread
     print(
         f"{len(X)} jets (padded to {X.shape[1]}), {pipe[0]!r}, module "
-        f"{type(pipe[-1].module_).__name__}; {threads} threads (torch and ONNX "
-        f"Runtime {ort.__version__}); export took {export_s:.1f} s; "
+        f"{type(pipe[-1].module_).__name__}; threads: torch {threads}, ONNX Runtime "
+        f"{ort.__version__} {threads}{numba_threads}; export took {export_s:.1f} s; "
         f"max |ONNX - predict_proba| = {diff:.1e}\n"
     )
 
     single = X[: args.n_single]
     rows = [
-        (
-            "pipe.predict_proba",
-            "all",
-            best_of(lambda: pipe.predict_proba(X), args.repeat),
-            len(X),
-        ),
-        ("ONNX Runtime", "all", best_of(lambda: onnx(X), args.repeat), len(X)),
+        ("pipe.predict_proba", "all", X, lambda: pipe.predict_proba(X)),
+        ("ONNX Runtime", "all", X, lambda: onnx(X)),
         (
             "pipe.predict_proba",
             "1",
-            best_of(lambda: per_jet(pipe.predict_proba, single), 1),
-            len(single),
+            single,
+            lambda: per_jet(pipe.predict_proba, single),
         ),
-        (
-            "ONNX Runtime",
-            "1",
-            best_of(lambda: per_jet(onnx, single), args.repeat),
-            len(single),
-        ),
+        ("ONNX Runtime", "1", single, lambda: per_jet(onnx, single)),
     ]
-    print(f"{'method':<22}{'jets/call':>10}{'s':>9}{'jets/s':>11}{'speed-up':>10}")
+    print(
+        f"predict_proba batch size {pipe[-1].batch_size}; every row: one untimed "
+        f"call, then the median of {args.repeat} timed calls\n"
+    )
+    print(
+        f"{'method':<22}{'jets/call':>10}{'jets':>7}{'s':>9}{'jets/s':>11}"
+        f"{'speed-up':>10}{'spread':>8}{'faults/jet':>12}"
+    )
     base = {}
-    for method, batch, seconds, n in rows:
-        rate = n / seconds
+    for method, batch, data, fn in rows:
+        times, faults = timings(fn, args.repeat)
+        seconds = float(np.median(times))
+        rate = len(data) / seconds
         base.setdefault(batch, rate)
+        spread = (max(times) - min(times)) / seconds
         print(
-            f"{method:<22}{batch:>10}{seconds:>9.2f}{rate:>11,.0f}{rate / base[batch]:>10.2f}"
+            f"{method:<22}{batch:>10}{len(data):>7}{seconds:>9.3f}{rate:>11,.0f}"
+            f"{rate / base[batch]:>10.2f}{spread:>8.0%}{faults / len(data):>12.1f}"
         )
+    print("\nspread: (slowest - fastest) / median of the timed calls")
 
 
 if __name__ == "__main__":
