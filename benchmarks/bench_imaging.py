@@ -19,8 +19,10 @@ Compares, on the same jets and in one run:
 * for reference, the NumPy engine's scatter step alone (``np.bincount`` into
   the same images with the pixel indices given).
 
-Every row runs on the same ``--n-jets`` jets, once untimed (compilation, caches,
-first touch of memory) and then ``--repeat`` times; the table gives the median.
+Every row and floor pass runs on the same ``--n-jets`` jets, once untimed
+(compilation, caches, first touch of memory), then in ``--repeat`` rounds that
+run each of them once in turn (so a drift of the machine's speed hits every
+row alike); the table gives the median.
 
 energyflow pins numpy below 2, so it is not installed: its standalone
 ``energyflow/utils/image_utils.py`` is loaded from a wheel that this script
@@ -92,35 +94,38 @@ def to_ptetaphi(X):
     return np.stack([pt, eta, phi], axis=-1)
 
 
-def timings(fn, repeat):
-    """One untimed call (compilation, caches, first touch), then ``repeat`` timed calls."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def capped(fn, threads):
+    """``fn`` with numba capped at ``threads`` while it runs (``None``: as it is)."""
+    if threads is None:
+        return fn
+    import numba
+
+    def run():
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            return fn()
+        finally:
+            numba.set_num_threads(before)
+
+    return run
+
+
+def interleaved(fns, repeat):
+    """Times of every function: one untimed call each, then ``repeat`` rounds.
+
+    Each round calls every function once, in the same order, so a machine that
+    slows down or speeds up during the run does so for every row alike.
+    """
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - start)
+    times = {key: [] for key in fns}
+    for _ in range(repeat):
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
     return times
-
-
-class Threads:
-    """Cap numba at ``n`` threads inside the block (no-op without numba or ``n``)."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def __enter__(self):
-        if self.n is not None:
-            import numba
-
-            self.before = numba.get_num_threads()
-            numba.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        if self.n is not None:
-            import numba
-
-            numba.set_num_threads(self.before)
 
 
 def floor_kernels():
@@ -190,100 +195,53 @@ def main(argv=None):
     inputs = {"ptetaphi": jets, "epxpypz": X32}
     print(
         f"{n_jets} jets padded to {X.shape[1]} constituents, {n_const} constituents "
-        f"({n_const / n_jets:.1f} per jet), {npix}x{npix} float32 images; "
-        f"median of {repeat} timed runs after one untimed run, every row\n"
+        f"({n_const / n_jets:.1f} per jet), {npix}x{npix} float32 images; every row "
+        f"and floor pass: one untimed run, then {repeat} rounds of one timed run "
+        "of each (interleaved); median\n"
     )
-
-    # warm up for two seconds before anything is timed: on the machine of the
-    # README's numbers the first second of multi-threaded work runs 5x slower
     width = 1.6  # energyflow's img_width: full window edge
     half = width / 2
     window = {"npix": npix, "eta_range": (-half, half), "phi_range": (-half, half)}
-    warm = JetImager(**window, input_format="ptetaphi")
-    start = time.perf_counter()
-    while time.perf_counter() - start < 2:
-        warm.transform(jets)
 
     # ---- the floor: read the input once, write the output once ------------------
-    # Candidates for each thread count; the floor of (threads, input) is the
-    # fastest read + write, or the fused per-jet pass, using at most that many
+    # Candidate passes for each thread count; the floor of (input, threads) is the
+    # fastest read + write, or fused per-jet pass, using at most that many
     # threads. The output exists already (no page faults): the bytes moved are
     # the input's and the output's, nothing else.
     thread_counts = sorted({1, all_threads})
-    passes = {}  # (kind, input or None, threads) -> (label, median s, bytes)
+    passes = {}  # (kind, input name or None, threads, label) -> (bytes, function)
     out_flat = out.reshape(-1)
     for name, data in inputs.items():
         flat = data.reshape(-1)
-        t = np.median(timings(lambda flat=flat: np.add.reduce(flat), repeat))
-        passes["read", name, 1, "sum"] = ("NumPy sum", t, data.nbytes)
-        t = np.median(timings(lambda flat=flat: flat.max(), repeat))
-        passes["read", name, 1, "max"] = ("NumPy max", t, data.nbytes)
-    t = np.median(timings(lambda: out.fill(0), repeat))
-    passes["write", None, 1, "fill"] = ("NumPy out.fill(0)", t, out.nbytes)
+        passes["read", name, 1, "NumPy sum"] = (
+            data.nbytes,
+            lambda flat=flat: np.add.reduce(flat),
+        )
+        passes["read", name, 1, "NumPy max"] = (data.nbytes, flat.max)
+    passes["write", None, 1, "NumPy out.fill(0)"] = (out.nbytes, lambda: out.fill(0))
     if numba is not None:
         read, write, per_jet = floor_kernels()
         blocks = 64 * all_threads
         out_2d = out.reshape(n_jets, -1)
         for threads in thread_counts:
-            with Threads(threads):
-                for name, data in inputs.items():
-                    flat = data.reshape(-1)
-                    t = np.median(timings(lambda flat=flat: read(flat, blocks), repeat))
-                    passes["read", name, threads, "numba"] = (
-                        "numba sum",
-                        t,
-                        data.nbytes,
-                    )
-                    inp = data.reshape(n_jets, -1)
-                    t = np.median(timings(lambda inp=inp: per_jet(inp, out_2d), repeat))
-                    passes["fused", name, threads, "numba"] = (
-                        "numba per jet: sum, write zeros",
-                        t,
-                        data.nbytes + out.nbytes,
-                    )
-                t = np.median(timings(lambda: write(out_flat, blocks), repeat))
-                passes["write", None, threads, "numba"] = (
-                    "numba loop writing zeros",
-                    t,
-                    out.nbytes,
+            for name, data in inputs.items():
+                flat, inp = data.reshape(-1), data.reshape(n_jets, -1)
+                passes["read", name, threads, "numba sum"] = (
+                    data.nbytes,
+                    capped(lambda flat=flat: read(flat, blocks), threads),
                 )
+                passes["fused", name, threads, "numba per jet: sum, write zeros"] = (
+                    data.nbytes + out.nbytes,
+                    capped(lambda inp=inp: per_jet(inp, out_2d), threads),
+                )
+            passes["write", None, threads, "numba loop writing zeros"] = (
+                out.nbytes,
+                capped(lambda: write(out_flat, blocks), threads),
+            )
 
     def fresh_output():  # what a function returning a new array pays on top
         new = np.empty_like(out)
         new.fill(0)
-
-    fresh = np.median(timings(fresh_output, repeat))
-
-    print("Floor passes (median s; GB/s = bytes / s):")
-    for (kind, name, threads, _), (label, t, nbytes) in passes.items():
-        what = f"{kind} {name}" if name else kind
-        print(
-            f"  {what:<16}{label:<34}{threads:>2} thr {nbytes / 1e6:>8.1f} MB "
-            f"{t * 1e3:>9.2f} ms {nbytes / t / 1e9:>7.1f} GB/s"
-        )
-    print(
-        f"  (new output array: np.empty + fill(0), page faults included: "
-        f"{fresh * 1e3:.2f} ms for {out.nbytes / 1e6:.1f} MB)"
-    )
-    floors = {}
-    for name in inputs:
-        for threads in thread_counts:
-            allowed = [
-                (kind, t)
-                for (kind, n, thr, _), (_, t, _) in passes.items()
-                if thr <= threads and n in (name, None)
-            ]
-            best_read = min(t for k, t in allowed if k == "read")
-            best_write = min(t for k, t in allowed if k == "write")
-            fused = [t for k, t in allowed if k == "fused"]
-            floors[name, threads] = min([best_read + best_write, *fused])
-    print("\nFloor (fastest read + write or fused pass, at most that many threads):")
-    for (name, threads), t in floors.items():
-        nbytes = inputs[name].nbytes + out.nbytes
-        print(
-            f"  {name:<9}{threads:>2} thr: {nbytes / 1e6:.1f} MB in {t * 1e3:.2f} ms "
-            f"= {nbytes / t / 1e9:.1f} GB/s, {n_jets / t:,.0f} jets/s"
-        )
 
     # ---- the imagers and the per-jet loops --------------------------------------
     pixelate = load_pixelate(args.energyflow)
@@ -296,34 +254,6 @@ def main(argv=None):
         # the same loop from (E, px, py, pz): each jet converted, then pixelated
         for jet in X32:
             pixelate(to_ptetaphi(jet[np.newaxis])[0], npix=npix, img_width=width)
-
-    rows = []  # (label, input name, threads, times)
-
-    def imager_row(label, name, engine, threads, **params):
-        imager = JetImager(engine=engine, **window, **params)
-        with Threads(threads if engine == "numba" else None):
-            times = timings(lambda: imager.transform(inputs[name]), repeat)
-        rows.append((label, name, threads, times))
-
-    recipe = {"input_format": "ptetaphi"}
-    like_ef = {**recipe, "rotate": False, "flip": False}
-    engines = [("numpy", 1, "NumPy engine")]
-    if numba is not None:
-        engines = [
-            ("numba", all_threads, f"numba, {all_threads} threads"),
-            ("numba", 1, "numba, 1 thread"),
-            *engines,
-        ]
-    for engine, threads, label in engines:
-        imager_row(f"{label}: centre+norm", "ptetaphi", engine, threads, **like_ef)
-        imager_row(f"{label}: full recipe", "ptetaphi", engine, threads, **recipe)
-        imager_row(f"{label}: full, (E,px,py,pz)", "epxpypz", engine, threads)
-    rows.append(
-        ("energyflow pixelate, per-jet loop", "ptetaphi", 1, timings(ef_loop, repeat))
-    )
-    rows.append(
-        ("energyflow loop, (E,px,py,pz)", "epxpypz", 1, timings(ef_loop_p4, repeat))
-    )
 
     # the NumPy engine's scatter step alone, for reference: scatter-add the same
     # constituents into the same float32 images in the same chunks of jets, with
@@ -347,16 +277,78 @@ def main(argv=None):
             )
             out[start:stop] = counts.reshape(stop - start, 1, npix, npix)
 
-    rows.append(
-        (
-            "NumPy engine's scatter step (bincount)",
-            "ptetaphi",
-            1,
-            timings(scatter, repeat),
-        )
-    )
+    rows = {}  # label -> (input name, threads, function)
 
-    rates = {label: n_jets / np.median(times) for label, _, _, times in rows}
+    def imager_row(label, name, engine, threads, **params):
+        imager = JetImager(engine=engine, **window, **params)
+        fn = capped(lambda: imager.transform(inputs[name]), threads)
+        rows[label] = (name, threads, fn)
+
+    recipe = {"input_format": "ptetaphi"}
+    like_ef = {**recipe, "rotate": False, "flip": False}
+    engines = [("numpy", 1, "NumPy engine")]
+    if numba is not None:
+        engines = [
+            ("numba", all_threads, f"numba, {all_threads} threads"),
+            ("numba", 1, "numba, 1 thread"),
+            *engines,
+        ]
+    for engine, threads, label in engines:
+        cap = threads if engine == "numba" else None
+        imager_row(f"{label}: centre+norm", "ptetaphi", engine, cap, **like_ef)
+        imager_row(f"{label}: full recipe", "ptetaphi", engine, cap, **recipe)
+        imager_row(f"{label}: full, (E,px,py,pz)", "epxpypz", engine, cap)
+    rows["energyflow pixelate, per-jet loop"] = ("ptetaphi", None, ef_loop)
+    rows["energyflow loop, (E,px,py,pz)"] = ("epxpypz", None, ef_loop_p4)
+    rows["NumPy engine's scatter step (bincount)"] = ("ptetaphi", None, scatter)
+
+    # warm up for two seconds before anything is timed: on the machine of the
+    # README's numbers the first second of multi-threaded work runs 5x slower
+    warm = JetImager(**window, input_format="ptetaphi")
+    start = time.perf_counter()
+    while time.perf_counter() - start < 2:
+        warm.transform(jets)
+
+    fns = {("pass", *key): fn for key, (_, fn) in passes.items()}
+    fns["fresh"] = fresh_output
+    fns.update({("row", label): fn for label, (_, _, fn) in rows.items()})
+    times = interleaved(fns, repeat)
+    median = {key: float(np.median(t)) for key, t in times.items()}
+
+    print("Floor passes (median; GB/s = bytes / time):")
+    for key, (nbytes, _) in passes.items():
+        kind, name, threads, label = key
+        what = f"{kind} {name}" if name else kind
+        t = median[("pass", *key)]
+        print(
+            f"  {what:<16}{label:<34}{threads:>2} thr {nbytes / 1e6:>8.1f} MB "
+            f"{t * 1e3:>9.2f} ms {nbytes / t / 1e9:>7.1f} GB/s"
+        )
+    print(
+        f"  (a new output array, np.empty then fill(0), page faults included: "
+        f"{median['fresh'] * 1e3:.2f} ms for {out.nbytes / 1e6:.1f} MB)"
+    )
+    floors = {}
+    for name in inputs:
+        for threads in thread_counts:
+            allowed = [
+                (kind, median[("pass", kind, n, thr, label)])
+                for kind, n, thr, label in passes
+                if thr <= threads and n in (name, None)
+            ]
+            best_read = min(t for k, t in allowed if k == "read")
+            best_write = min(t for k, t in allowed if k == "write")
+            fused = [t for k, t in allowed if k == "fused"]
+            floors[name, threads] = min([best_read + best_write, *fused])
+    print("\nFloor (fastest read + write or fused pass, at most that many threads):")
+    for (name, threads), t in floors.items():
+        nbytes = inputs[name].nbytes + out.nbytes
+        print(
+            f"  {name:<9}{threads:>2} thr: {nbytes / 1e6:.1f} MB in {t * 1e3:.2f} ms "
+            f"= {nbytes / t / 1e9:.1f} GB/s, {n_jets / t:,.0f} jets/s"
+        )
+
+    rates = {label: n_jets / median["row", label] for label in rows}
     loops = {
         "ptetaphi": rates["energyflow pixelate, per-jet loop"],
         "epxpypz": rates["energyflow loop, (E,px,py,pz)"],
@@ -365,12 +357,14 @@ def main(argv=None):
         f"\n{'method':<40}{'threads':>8}{'jets/s':>11}{'spread':>8}"
         f"{'x loop':>8}{'x floor':>9}"
     )
-    for label, name, threads, times in rows:
-        median = np.median(times)
-        spread = (max(times) - min(times)) / median
+    for label, (name, threads, _) in rows.items():
+        threads = threads or 1
+        t = times["row", label]
+        spread = (max(t) - min(t)) / median["row", label]
         print(
             f"{label:<40}{threads:>8}{rates[label]:>11,.0f}{spread:>8.0%}"
-            f"{rates[label] / loops[name]:>8.1f}{median / floors[name, threads]:>9.2f}"
+            f"{rates[label] / loops[name]:>8.1f}"
+            f"{median['row', label] / floors[name, threads]:>9.2f}"
         )
     print(
         "\nx loop: jets/s over the per-jet loop's on the same input format; x floor: "

@@ -8,8 +8,9 @@ CNN in PyTorch), on the same jets, in one run:
 * one call on all jets (throughput, as a batch job would run);
 * one jet per call (latency, as an event loop in a C++ framework calls it).
 
-Both use the same number of threads, the same jets, one untimed call and then
-``--repeat`` timed calls (the table gives the median). Prints the time, jets/s,
+Both use the same number of threads and the same jets; every row gets one
+untimed call, then ``--repeat`` rounds that call each row once in turn (the
+table gives the median). Prints the time, jets/s,
 the ratio to ``predict_proba`` and the minor page faults per jet of the timed
 calls (each one is a fresh page of memory the kernel had to zero); checks that
 the probabilities agree.
@@ -38,17 +39,24 @@ from hepclf.datasets import load_top_tagging
 from hepclf.export import export_onnx
 
 
-def timings(fn, repeat):
-    """One untimed call, then ``repeat`` timed calls: (times, minor page faults)."""
-    fn()
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def interleaved(fns, repeat):
+    """Times and minor page faults of every function, per timed call.
+
+    One untimed call of each, then ``repeat`` rounds that call each once in
+    turn, so a drift of the machine's speed hits every row alike.
+    """
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - start)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-    return times, faults / repeat
+    times = [[] for _ in fns]
+    faults = [0] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            start = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - start)
+            faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    return times, [f / repeat for f in faults]
 
 
 def per_jet(fn, X):
@@ -121,22 +129,22 @@ def main(argv=None):
     ]
     print(
         f"predict_proba batch size {pipe[-1].batch_size}; every row: one untimed "
-        f"call, then the median of {args.repeat} timed calls\n"
+        f"call, then {args.repeat} interleaved rounds of one timed call; median\n"
     )
     print(
         f"{'method':<22}{'jets/call':>10}{'jets':>7}{'s':>9}{'jets/s':>11}"
         f"{'speed-up':>10}{'spread':>8}{'faults/jet':>12}"
     )
+    times, faults = interleaved([fn for *_, fn in rows], args.repeat)
     base = {}
-    for method, batch, data, fn in rows:
-        times, faults = timings(fn, args.repeat)
-        seconds = float(np.median(times))
+    for (method, batch, data, _), t, f in zip(rows, times, faults, strict=True):
+        seconds = float(np.median(t))
         rate = len(data) / seconds
         base.setdefault(batch, rate)
-        spread = (max(times) - min(times)) / seconds
+        spread = (max(t) - min(t)) / seconds
         print(
             f"{method:<22}{batch:>10}{len(data):>7}{seconds:>9.3f}{rate:>11,.0f}"
-            f"{rate / base[batch]:>10.2f}{spread:>8.0%}{faults / len(data):>12.1f}"
+            f"{rate / base[batch]:>10.2f}{spread:>8.0%}{f / len(data):>12.1f}"
         )
     print("\nspread: (slowest - fastest) / median of the timed calls")
 

@@ -13,9 +13,9 @@ Every row trains for the same ``--epochs`` epochs on the same images (no
 untimed epoch) and reports the median epoch time (skorch's ``dur``, the wall
 clock of the epoch's batches, for the skorch rows), images/s and the ratio to
 the hand-written loop. Then ``predict_proba`` on the same images with the same
-batch size: one untimed call, then the median of ``--repeat`` timed calls, with
-the minor page faults per image of the timed calls. Pass ``--device cuda`` on a
-GPU machine.
+batch size: one untimed call each, then ``--repeat`` rounds that call each once
+in turn; the median, with the minor page faults per image of the timed calls.
+Pass ``--device cuda`` on a GPU machine.
 
 Run: ``python benchmarks/bench_training.py [--n-images 10000] [--epochs 3]``
 """
@@ -76,17 +76,24 @@ def epoch_times(net):
     return [row["dur"] for row in net.history_]
 
 
-def timings(fn, repeat):
-    """One untimed call, then ``repeat`` timed calls: (times, minor page faults)."""
-    fn()
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def interleaved(fns, repeat):
+    """Times and minor page faults of every function, per timed call.
+
+    One untimed call of each, then ``repeat`` rounds that call each once in
+    turn, so a drift of the machine's speed hits every row alike.
+    """
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - start)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-    return times, faults / repeat
+    times = [[] for _ in fns]
+    faults = [0] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            start = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - start)
+            faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    return times, [f / repeat for f in faults]
 
 
 def main(argv=None):
@@ -145,30 +152,29 @@ def main(argv=None):
     for name, t in rows:
         print(f"{name:<30}{t:>10.2f}{len(X) / t:>12,.0f}{t / base:>8.2f}")
 
-    rows = [
-        (
-            "hand-written PyTorch loop",
-            timings(
-                lambda: hand_written_predict(model, X, args.batch_size, args.device),
-                args.repeat,
-            ),
-        ),
-        ("hepclf CNNClassifier", timings(lambda: clf.predict_proba(X), args.repeat)),
-    ]
+    names = ["hand-written PyTorch loop", "hepclf CNNClassifier"]
+    times, faults = interleaved(
+        [
+            lambda: hand_written_predict(model, X, args.batch_size, args.device),
+            lambda: clf.predict_proba(X),
+        ],
+        args.repeat,
+    )
     print(
         f"\n{'inference (predict_proba)':<30}{'s':>10}{'images/s':>12}{'ratio':>8}"
         f"{'spread':>8}{'faults/image':>14}"
     )
-    base = np.median(rows[0][1][0])
-    for name, (times, faults) in rows:
-        t = np.median(times)
+    base = np.median(times[0])
+    for name, ts, f in zip(names, times, faults, strict=True):
+        t = np.median(ts)
         print(
             f"{name:<30}{t:>10.2f}{len(X) / t:>12,.0f}{t / base:>8.2f}"
-            f"{(max(times) - min(times)) / t:>8.0%}{faults / len(X):>14.1f}"
+            f"{(max(ts) - min(ts)) / t:>8.0%}{f / len(X):>14.1f}"
         )
     print(
-        f"\ninference: batch {args.batch_size}, one untimed call, then the median of "
-        f"{args.repeat} timed calls; spread: (slowest - fastest) / median"
+        f"\ninference: batch {args.batch_size}, one untimed call each, then "
+        f"{args.repeat} interleaved rounds of one timed call each; median; "
+        "spread: (slowest - fastest) / median"
     )
 
 
