@@ -1,7 +1,8 @@
 """Every bad input we tried, and what the user gets: one row of the docs table each.
 
 The table in ``docs/user_guide/bad_input.rst`` is checked against ``CASES``
-below, so the documentation cannot drift from the behaviour.
+below, row by row (each case's exception and message must be in its own row's
+result cell), so the documentation cannot drift from the behaviour.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 
 from hepclf import CNNClassifier, JetImager, SubstructureFeatures, load_model
 from hepclf.datasets import load_top_tagging, write_top_tagging
@@ -231,13 +233,19 @@ CASES = [
         "bad-imager-parameter",
         "JetImager(npix=0)",
         lambda t: JetImager(npix=0).fit(jets()),
-        (ValueError, "The 'npix' parameter of JetImager must be an int in the range"),
+        (
+            InvalidParameterError,
+            "The 'npix' parameter of JetImager must be an int in the range",
+        ),
     ),
     (
         "bad-classifier-parameter",
         'CNNClassifier(precision="fp8")',
         lambda t: CNNClassifier(**TINY, precision="fp8").fit(*images()),
-        (ValueError, "The 'precision' parameter of CNNClassifier must be a str among"),
+        (
+            InvalidParameterError,
+            "The 'precision' parameter of CNNClassifier must be a str among",
+        ),
     ),
     (
         "not-fitted",
@@ -285,9 +293,69 @@ def test_bad_input(row, what, call, outcome, tmp_path):
         call(tmp_path)
 
 
-def test_docs_table_lists_every_case():
-    text = DOC.read_text()
+def doc_table(text):
+    """The rows of the page's list-table: ``{row id: (input, result)}``."""
+    lines = text.splitlines()
+    start = lines.index(".. list-table::") + 1
+    rows = []
+    for line in lines[start:]:
+        if line and not line.startswith(" "):  # the table has ended
+            break
+        if line.startswith("   * - "):
+            rows.append([line[7:]])
+        elif line.startswith("     - "):
+            rows[-1].append(line[7:])
+        elif line.startswith("       ") and rows:  # a cell continued
+            rows[-1][-1] += " " + line.strip()
+    assert rows[0] == ["row id", "input", "result"], rows[0]
+    table = {}
+    for cells in rows[1:]:
+        assert len(cells) == 3, cells
+        row_id, what, result = cells
+        assert re.fullmatch(r"``[a-z0-9-]+``", row_id), row_id
+        assert row_id[2:-2] not in table, f"{row_id} twice"
+        table[row_id[2:-2]] = (what, result)
+    return table
+
+
+def test_doc_table_parser():
+    text = """Intro.
+
+.. list-table::
+   :header-rows: 1
+
+   * - row id
+     - input
+     - result
+   * - ``a-row``
+     - what
+     - ``ValueError``: "one
+       message"
+   * - ``b``
+     - other
+     - works
+
+After the table.
+"""
+    assert doc_table(text) == {
+        "a-row": ("what", '``ValueError``: "one message"'),
+        "b": ("other", "works"),
+    }
+
+
+def test_docs_table_lists_every_case_with_its_result():
+    table = doc_table(DOC.read_text())
+    ids = [row for row, *_ in CASES]
+    assert len(set(ids)) == len(ids)
+    assert set(table) == set(ids), (
+        f"rows without a case: {sorted(set(table) - set(ids))}; "
+        f"cases without a row: {sorted(set(ids) - set(table))}"
+    )
     for row, _what, _, outcome in CASES:
-        assert f"``{row}``" in text, f"{row} missing from {DOC.name}"
-        if outcome is not None:
-            assert outcome[1] in text, f"message of {row} missing from {DOC.name}"
+        result = table[row][1]
+        if outcome is None:
+            assert result.startswith("works"), f"{row}: {result}"
+            continue
+        error, message = outcome
+        assert f"{error.__name__}``" in result, f"{row}: {error.__name__} in {result}"
+        assert message in result, f"{row}: {message!r} not in {result!r}"

@@ -185,15 +185,24 @@ def test_sample_order_and_subset_invariance(name, data):
 
 
 @pytest.mark.parametrize("name", list(ESTIMATORS))
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.int64])
 def test_input_dtypes(name, data, dtype):
-    # check_estimators_dtypes, check_transformer_preserve_dtypes (outputs are float32
-    # images for the CNN, float64 features for SubstructureFeatures)
+    # check_estimators_dtypes, check_transformer_preserve_dtypes: float32 and
+    # integer input give what the same numbers in float64 give (outputs are
+    # float32 images for the CNN, float64 features for SubstructureFeatures).
+    # The data are whole numbers that every dtype holds exactly: momenta in MeV,
+    # pixel intensities times 1000.
     X, y = inputs(name, data)
-    estimator = ESTIMATORS[name]().fit(X.astype(dtype), y)
-    out = output(estimator, X.astype(dtype))
-    assert np.isfinite(out).all()
-    assert_allclose(out, output(estimator, X), rtol=1e-4, atol=1e-5)
+    exact = np.round(X.astype(np.float64) * 1000.0)
+    assert np.abs(exact).max() < 2**24  # exact in float32
+    assert np.count_nonzero(exact) > 0.9 * np.count_nonzero(X)
+    expected = output(ESTIMATORS[name]().fit(exact, y), exact)
+    assert np.isfinite(expected).all()
+    X_dtype = exact.astype(dtype)
+    estimator = ESTIMATORS[name]().fit(X_dtype, y)
+    out = output(estimator, X_dtype)
+    assert out.dtype == expected.dtype
+    assert_allclose(out, expected, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("name", list(ESTIMATORS))

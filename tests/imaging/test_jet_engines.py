@@ -91,5 +91,10 @@ def test_engine_numba_without_numba(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_numba)
     with pytest.raises(ImportError, match=r"hepclf\[fast\]"):
         JetImager(input_format="ptetaphi", engine="numba").fit_transform(X)
-    # "auto" falls back to NumPy
-    JetImager(input_format="ptetaphi", engine="auto").fit_transform(X)
+    # "auto" falls back to NumPy, with the NumPy engine's images
+    auto = JetImager(input_format="ptetaphi", engine="auto")
+    assert auto._numba_kernel() is None
+    assert_array_equal(
+        auto.fit_transform(X),
+        JetImager(input_format="ptetaphi", engine="numpy").fit_transform(X),
+    )

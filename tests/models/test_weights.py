@@ -12,6 +12,9 @@ from hepclf import CNNClassifier
 
 from .conftest import TINY, make_blob_images
 
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
 
 def tiny(**kwargs):
     params = {"max_epochs": 5, "batch_size": 32, "random_state": 0, **TINY, **kwargs}
@@ -67,7 +70,17 @@ def test_negative_weights_and_errors(blobs):
     X, y = blobs
     w = np.ones(len(y))
     w[:10] = -0.5  # NLO-style negative weights are fine
-    tiny(max_epochs=1).fit(X, y, sample_weight=w)
+    # one batch, lr=0: the recorded loss is the weighted mean of the per-sample
+    # losses of the initial network, negative weights with their sign
+    clf = tiny(max_epochs=1, lr=0.0, batch_size=len(y)).fit(X, y, sample_weight=w)
+    loss = clf.history[-1, "train_loss"]
+    clf.module_.train()  # as in training: BatchNorm on the batch's statistics
+    with torch.no_grad():
+        logits = clf.module_(torch.from_numpy(X))
+    per_sample = F.cross_entropy(logits, torch.from_numpy(y), reduction="none")
+    per_sample = per_sample.double().numpy()
+    assert loss == pytest.approx(np.mean(w / w.mean() * per_sample), rel=1e-5)
+    assert loss != pytest.approx(np.mean(np.abs(w) / w.mean() * per_sample), rel=1e-3)
     with pytest.raises(ValueError, match="positive sum"):
         tiny(max_epochs=1).fit(X, y, sample_weight=-w)
     with pytest.raises(ValueError, match="sample_weight must have shape"):
