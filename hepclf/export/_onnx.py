@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
+import logging
 import os
 import re
 
@@ -124,6 +126,31 @@ def _root_cause(exc):
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else repr(exc)}"
 
 
+#: the logger of torch's ONNX op registry, which warns once per torchvision op
+#: (``nms``, ``roi_align``, ...) at every export when torchvision is absent
+_REGISTRY_LOGGER = "torch.onnx._internal.exporter._registration"
+_TORCHVISION_NOTICE = "torchvision is not installed. Skipping "
+
+
+def _not_torchvision_notice(record: logging.LogRecord) -> bool:
+    """Drop the registry's "torchvision is not installed" warnings, keep the rest.
+
+    Our graphs never use torchvision's ops, so the notice is noise to users.
+    """
+    return not str(record.msg).startswith(_TORCHVISION_NOTICE)
+
+
+@contextlib.contextmanager
+def _quiet_torchvision_notice():
+    """Filter the torchvision notice on the registry's logger, only while inside."""
+    logger = logging.getLogger(_REGISTRY_LOGGER)
+    logger.addFilter(_not_torchvision_notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(_not_torchvision_notice)
+
+
 def _to_onnx(module, examples, input_names, output_names, dims, opset, what):
     """Export ``module(*examples)`` (NumPy arrays) with torch's ONNX exporter.
 
@@ -140,7 +167,7 @@ def _to_onnx(module, examples, input_names, output_names, dims, opset, what):
         )
     module.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _quiet_torchvision_notice():
             program = torch.onnx.export(
                 module,
                 tuple(torch.from_numpy(np.ascontiguousarray(e)) for e in examples),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -178,6 +180,39 @@ def test_bare_classifier(tiny_net):
     assert meta["classes"] == ["qcd", "top"]
     assert meta["input_format"] == "images"
     assert meta["imager"] is None
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
+def test_export_says_nothing_about_torchvision(tiny_net, capfd):
+    # torch's ONNX registry warns once per torchvision op ("torchvision is not
+    # installed. Skipping torchvision::nms") at every export when torchvision is
+    # absent, through the "torch" logger (which does not propagate to the root)
+    net, _ = tiny_net
+    records = _Records()
+    loggers = [logging.getLogger(), logging.getLogger("torch")]
+    for logger in loggers:
+        logger.addHandler(records)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            export_onnx(net)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(records)
+    out, err = capfd.readouterr()
+    lines = [*records.lines, *(str(w.message) for w in caught), out, err]
+    assert not [line for line in lines if "torchvision" in line.lower()]
+    # only the notice is filtered, and only during the export
+    registry = logging.getLogger("torch.onnx._internal.exporter._registration")
+    assert not registry.filters
 
 
 # -- what cannot be exported -------------------------------------------------------------
