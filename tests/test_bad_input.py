@@ -80,6 +80,26 @@ def garbage_model(tmp_path):
     return path
 
 
+def hostile_model(tmp_path):
+    """A model archive whose manifest asks for a checkpoint folder."""
+    import json
+    import zipfile
+
+    path = tmp_path / "hostile.hepclf"
+    manifest = {
+        "format": "hepclf-model",
+        "format_version": 1,
+        "estimator": {
+            "class": "hepclf.CNNClassifier",
+            "params": {"checkpoint_dir": str(tmp_path / "ckpt")},
+            "fitted": {},
+        },
+    }
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+    return path
+
+
 # (row id, what was tried, call, expected outcome: exception type and message
 #  pattern, or None when it works)
 CASES = [
@@ -276,6 +296,12 @@ CASES = [
         "a damaged model archive",
         lambda t: load_model(garbage_model(t)),
         (ValueError, "model.hepclf: damaged"),
+    ),
+    (
+        "hostile-model",
+        "a model archive whose manifest sets checkpoint_dir",
+        lambda t: load_model(hostile_model(t)),
+        (ValueError, "but a saved model always has checkpoint_dir=None"),
     ),
 ]
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 import pickle
 import zipfile
@@ -162,3 +163,273 @@ def test_model_pinned_to_cuda_loads_on_cpu(fitted_pipeline, top_sample, tmp_path
     assert_array_equal(
         loaded.predict_proba(X[:50]), fitted_pipeline.predict_proba(X[:50])
     )
+
+
+# -- crafted archives -----------------------------------------------------------------
+# Each case edits the manifest (or a member) of a saved fitted pipeline; load_model
+# must refuse the file with a ValueError naming the problem, before any network is
+# initialised and without creating anything on disk.
+
+
+def clf_node(manifest):
+    return manifest["estimator"]["steps"][1][1]
+
+
+def set_param(key, value):
+    def edit(manifest, files, tmp_path):
+        clf_node(manifest)["params"][key] = (
+            value(tmp_path) if callable(value) else value
+        )
+
+    return edit
+
+
+def edit_node(change):
+    def edit(manifest, files, tmp_path):
+        change(clf_node(manifest))
+
+    return edit
+
+
+def replace_member(name, blob):
+    def edit(manifest, files, tmp_path):
+        files[clf_node(manifest)[name]] = blob
+
+    return edit
+
+
+HOSTILE = [
+    (
+        "checkpoint-dir",
+        set_param("checkpoint_dir", lambda t: str(t / "evil")),
+        (
+            r"model\.cnnclassifier\.checkpoint_dir: is '.*evil', but a saved model "
+            r"always has checkpoint_dir=None"
+        ),
+    ),
+    ("checkpoint-dir-relative", set_param("checkpoint_dir", "evil"), "checkpoint_dir"),
+    (
+        "pipeline-memory",
+        lambda m, f, t: m["estimator"]["params"].update(memory=str(t / "cache")),
+        r"model\.memory: .*memory=None",
+    ),
+    ("callbacks", set_param("callbacks", "disable"), r"callbacks: is 'disable'"),
+    (
+        "callback-parameter",
+        set_param("callbacks__print_log__sink", "print"),
+        "'callbacks__print_log__sink' is not a parameter a saved CNNClassifier may set",
+    ),
+    (
+        "train-split",
+        set_param("train_split", 0.2),
+        r"train_split: is 0\.2, but a saved model always has train_split=None",
+    ),
+    (
+        "torch-load-kwargs",
+        set_param("torch_load_kwargs", {"weights_only": False}),
+        r"torch_load_kwargs: is \{'weights_only': False\}",
+    ),
+    (
+        "unknown-estimator",
+        edit_node(lambda node: node.update({"class": "sklearn.svm.SVC"})),
+        (
+            r"model\.cnnclassifier: names an estimator not on the allow-list: "
+            r"sklearn\.svm\.SVC"
+        ),
+    ),
+    (
+        "unknown-class",
+        set_param("optimizer", {"__class__": "subprocess.Popen"}),
+        r"optimizer: names a class not on the allow-list: subprocess\.Popen",
+    ),
+    (
+        "class-as-criterion",
+        set_param("criterion", {"__class__": "torch.optim.SGD"}),
+        r"criterion: the class torch\.optim\.SGD is not allowed here",
+    ),
+    (
+        "class-in-data",
+        set_param("module__dense", {"__class__": "torch.nn.NLLLoss"}),
+        r"module__dense: the class torch\.nn\.NLLLoss is not allowed here",
+    ),
+    (
+        "unknown-parameter",
+        set_param("shell", "rm -rf ~"),
+        "'shell' is not a parameter of CNNClassifier",
+    ),
+    (
+        "unknown-module-argument",
+        set_param("module__evil", 1),
+        (
+            "'module__evil' is not a parameter of CNNClassifier: JetCNN takes no "
+            "argument 'evil'"
+        ),
+    ),
+    (
+        "bad-precision",
+        set_param("precision", "fp8"),
+        "The 'precision' parameter of CNNClassifier must be a str among",
+    ),
+    (
+        "negative-lr",
+        set_param("lr", -1.0),
+        "The 'lr' parameter of CNNClassifier must be a float in the range",
+    ),
+    (
+        "bad-imager-parameter",
+        lambda m, f, t: m["estimator"]["steps"][0][1]["params"].update(npix=0),
+        "The 'npix' parameter of JetImager must be",
+    ),
+    ("bad-device", set_param("device", "evil:0"), "'evil:0' is not a torch device"),
+    (
+        "params-not-object",
+        edit_node(lambda node: node.update(params=[])),
+        r"model\.cnnclassifier\.params: must be an object, got a list",
+    ),
+    (
+        "fitted-property",
+        edit_node(lambda node: node["fitted"].update(device_="cpu")),
+        "'device_' is not a fitted attribute",
+    ),
+    (
+        "fitted-internal",
+        edit_node(lambda node: node["fitted"].update(initialized_=True)),
+        "'initialized_' is not a fitted attribute",
+    ),
+    (
+        "huge-dtype",
+        edit_node(
+            lambda node: node["fitted"]["classes_inferred_"].update(dtype="<U100000")
+        ),
+        "dtype '<U100000' is not allowed",
+    ),
+    (
+        "tag-with-extra-keys",
+        edit_node(lambda node: node["fitted"]["classes_inferred_"].update(x=1)),
+        r"classes_inferred_: a __array__ entry has exactly the keys",
+    ),
+    (
+        "missing-estimator",
+        lambda m, f, t: m.pop("estimator"),
+        r"manifest\.json: missing key\(s\) \['estimator'\]",
+    ),
+    (
+        "missing-steps",
+        lambda m, f, t: m["estimator"].pop("steps"),
+        r"model: missing key\(s\) \['steps'\]",
+    ),
+    (
+        "unknown-key",
+        edit_node(lambda node: node.update(hook="import os")),
+        r"model\.cnnclassifier: unknown key\(s\) \['hook'\]",
+    ),
+    (
+        "manifest-not-object",
+        lambda m, f, t: b'["hepclf-model"]',
+        "not a hepclf model archive",
+    ),
+    (
+        "version-not-int",
+        lambda m, f, t: m.update(format_version="1"),
+        "format_version must be a positive integer, got '1'",
+    ),
+    (
+        "malformed-json",
+        lambda m, f, t: b'{"format": "hepclf-model", ',
+        "manifest.json is not JSON",
+    ),
+    ("deep-nesting", lambda m, f, t: b"[" * 100_000, "manifest.json is not JSON"),
+    (
+        "missing-weights",
+        edit_node(lambda node: node.update(weights="nope.safetensors")),
+        r"weights: names 'nope\.safetensors', which is not a file in the archive",
+    ),
+    (
+        "weights-not-safetensors",
+        replace_member("weights", b"\x00" * 64),
+        "is not a safetensors file",
+    ),
+    (
+        "weights-wrong-shape",
+        set_param("module__dense", {"__tuple__": [16]}),
+        (
+            r"the weights do not fit the network the manifest describes \(of another "
+            r"shape or dtype: classifier\.1\.bias"
+        ),
+    ),
+    (
+        "history-not-list",
+        replace_member("history", b'{"epoch": 1}'),
+        "is not a list of epochs",
+    ),
+]
+
+
+def listing(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("case", "edit", "message"), HOSTILE, ids=[case for case, *_ in HOSTILE]
+)
+def test_crafted_archive_fails_before_anything_is_built(
+    case, edit, message, fitted_pipeline, tmp_path, monkeypatch
+):
+    from skorch.callbacks import Checkpoint
+
+    with zipfile.ZipFile(save_model(fitted_pipeline, tmp_path / "good.hepclf")) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    manifest = json.loads(files["manifest.json"])
+    raw = edit(manifest, files, tmp_path)  # bytes: the new manifest.json as is
+    files["manifest.json"] = raw if isinstance(raw, bytes) else json.dumps(manifest)
+    hostile = tmp_path / "hostile.hepclf"
+    with zipfile.ZipFile(hostile, "w") as zf:
+        for name, blob in files.items():
+            zf.writestr(name, blob)
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")  # where a relative path would land
+    before = listing(tmp_path)
+
+    built = []
+    init = CNNClassifier.__init__
+
+    @functools.wraps(init)
+    def counting_init(self, *args, **kwargs):
+        built.append(kwargs)
+        init(self, *args, **kwargs)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("initialised from a crafted archive")
+
+    monkeypatch.setattr(CNNClassifier, "__init__", counting_init)
+    monkeypatch.setattr(CNNClassifier, "initialize", forbidden)
+    monkeypatch.setattr(Checkpoint, "initialize", forbidden)
+    with pytest.raises(ValueError, match=message) as info:
+        load_model(hostile)
+    assert str(info.value).startswith(f"{hostile}: ")
+    assert listing(tmp_path) == before  # nothing created, nothing removed
+    # only the weights check builds a throwaway module, on the meta device
+    assert built == [] or case == "weights-wrong-shape"
+
+
+def test_paths_and_objects_are_not_saved(tmp_path):
+    from skorch.dataset import ValidSplit
+
+    clf = CNNClassifier(
+        checkpoint_dir=tmp_path / "run1",
+        torch_load_kwargs={"weights_only": True},
+        train_split=ValidSplit(5),
+    )
+    path = save_model(clf, tmp_path / "f.hepclf")
+    with zipfile.ZipFile(path) as zf:
+        node = json.loads(zf.read("manifest.json"))["estimator"]
+    assert node["params"]["checkpoint_dir"] is None
+    assert node["params"]["torch_load_kwargs"] is None
+    assert [d.split("=")[0] for d in node["dropped_training_only_params"]] == [
+        "train_split",
+        "torch_load_kwargs",
+        "checkpoint_dir",
+    ]
+    loaded = load_model(path)
+    assert loaded.checkpoint_dir is None
+    assert not (tmp_path / "run1").exists()
