@@ -98,6 +98,11 @@ CLASSES = {
 #: them.
 TRAINING_ONLY = ("callbacks", "train_split", "checkpoint_dir", "torch_load_kwargs")
 
+#: Of those, the plain values that archives written before load_model refused them
+#: hold (a path, a dict of options): load_model ignores them with a warning, so
+#: those files still load, and never uses them.
+IGNORED_ON_LOAD = ("checkpoint_dir", "torch_load_kwargs")
+
 #: skorch's own bookkeeping attributes, rebuilt by ``initialize()``.
 SKORCH_INTERNALS = frozenset(
     {
@@ -492,7 +497,16 @@ def _accepted_names(target, prefix):
 def _check_net_params(cls, params, defaults, where):
     """Check what only a skorch network has: classes, paths, sub-parameters, device."""
     for key in TRAINING_ONLY:
-        if params.get(key) is not None:
+        if params.get(key) is not None and key in IGNORED_ON_LOAD:
+            warnings.warn(
+                f"load_model: {where}.{key}={params[key]!r} in the file is ignored "
+                f"(loaded as {key}=None): load_model takes no paths or options "
+                "from a file; set it again if you train on",
+                UserWarning,
+                stacklevel=5,
+            )
+            params[key] = None
+        elif params.get(key) is not None:
             raise _Invalid(
                 f"{where}.{key}",
                 f"is {params[key]!r}, but a saved model always has {key}=None "
@@ -880,10 +894,11 @@ def load_model(path):
     manifest's keys and types, every class against the allow-list, every
     parameter against the estimator's parameters and their constraints, and
     the weights' names, shapes and dtypes against the network the manifest
-    describes. Parameters that could name a path or hold objects
-    (``checkpoint_dir``, ``callbacks``, ``train_split``, ``torch_load_kwargs``,
-    a Pipeline's ``memory``) must be null, as ``save_model`` writes them, so
-    loading a file never creates, reads or writes anything but the file itself.
+    describes. Parameters that could hold objects or a path (``callbacks``,
+    ``train_split``, a Pipeline's ``memory``) must be null, as ``save_model``
+    writes them; a ``checkpoint_dir`` or ``torch_load_kwargs`` in an archive
+    from an earlier version is ignored with a warning. Loading a file never
+    creates, reads or writes anything but the file itself.
 
     Parameters
     ----------

@@ -81,22 +81,26 @@ def garbage_model(tmp_path):
 
 
 def hostile_model(tmp_path):
-    """A model archive whose manifest asks for a checkpoint folder."""
+    """A saved pipeline whose manifest asks for a joblib cache folder."""
     import json
     import zipfile
 
+    from sklearn.pipeline import make_pipeline
+
+    from hepclf import save_model
+
+    X, y = images(n=16)
+    pipe = make_pipeline(CNNClassifier(**TINY).fit(X, y))
+    files = {}
+    with zipfile.ZipFile(save_model(pipe, tmp_path / "good.hepclf")) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    manifest = json.loads(files["manifest.json"])
+    manifest["estimator"]["params"]["memory"] = str(tmp_path / "cache")
+    files["manifest.json"] = json.dumps(manifest)
     path = tmp_path / "hostile.hepclf"
-    manifest = {
-        "format": "hepclf-model",
-        "format_version": 1,
-        "estimator": {
-            "class": "hepclf.CNNClassifier",
-            "params": {"checkpoint_dir": str(tmp_path / "ckpt")},
-            "fitted": {},
-        },
-    }
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("manifest.json", json.dumps(manifest))
+        for name, blob in files.items():
+            zf.writestr(name, blob)
     return path
 
 
@@ -299,9 +303,9 @@ CASES = [
     ),
     (
         "hostile-model",
-        "a model archive whose manifest sets checkpoint_dir",
+        "a model archive whose manifest sets a Pipeline's memory folder",
         lambda t: load_model(hostile_model(t)),
-        (ValueError, "but a saved model always has checkpoint_dir=None"),
+        (ValueError, "but a saved Pipeline always has memory=None"),
     ),
 ]
 
