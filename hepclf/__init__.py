@@ -1,7 +1,7 @@
 """hepclf: classify particle-physics data with convolutional neural networks.
 
-Transformers turn jets into images (events, detector hits and liquid-argon
-images are coming); skorch-wrapped
+Transformers turn jets and collision events into images (detector hits and
+liquid-argon images are coming); skorch-wrapped
 PyTorch CNNs classify them; the chain is one scikit-learn ``Pipeline``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .export import export_onnx
-from .imaging import JetImager
+from .imaging import EventImager, JetImager
 from .models import CNNClassifier
 from .persistence import load_model, save_model
 from .sequences import ConstituentSequencer
@@ -18,6 +18,7 @@ from .substructure import SubstructureFeatures
 __all__ = [
     "CNNClassifier",
     "ConstituentSequencer",
+    "EventImager",
     "JetImager",
     "SubstructureFeatures",
     "__version__",

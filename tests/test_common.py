@@ -26,8 +26,16 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from hepclf import CNNClassifier, ConstituentSequencer, JetImager, SubstructureFeatures
+from hepclf import (
+    CNNClassifier,
+    ConstituentSequencer,
+    EventImager,
+    JetImager,
+    SubstructureFeatures,
+)
 from hepclf.utils.discovery import all_estimators
+
+from .imaging.test_event import random_events
 
 TINY = {
     "max_epochs": 2,
@@ -43,6 +51,7 @@ TINY = {
 #: finds (``test_every_estimator_is_checked`` fails for one without a line here).
 INIT_PARAMS = {
     "JetImager": ({"npix": 16}, "jets"),
+    "EventImager": ({"npix": 16}, "events"),
     "SubstructureFeatures": ({}, "jets"),
     "ConstituentSequencer": ({"max_particles": 32}, "jets"),
     "CNNClassifier": (TINY, "images"),
@@ -127,7 +136,8 @@ def data(top_sample):
     X, y = top_sample
     X, y = X[:120], y[:120]
     images = JetImager(npix=16).fit_transform(X)
-    return {"jets": (X, y), "images": (images, y)}
+    events = random_events(len(X), k=10, seed=0)
+    return {"jets": (X, y), "images": (images, y), "events": (events, y)}
 
 
 def inputs(name, data):
@@ -191,9 +201,12 @@ def test_input_dtypes(name, data, dtype):
     # integer input give what the same numbers in float64 give (outputs are
     # float32 images for the CNN, float64 features for SubstructureFeatures).
     # The data are whole numbers that every dtype holds exactly: momenta in MeV,
-    # pixel intensities times 1000.
+    # pixel intensities times 1000 (event objects: pT, eta and phi times 1000,
+    # the type codes as they are).
     X, y = inputs(name, data)
     exact = np.round(X.astype(np.float64) * 1000.0)
+    if INIT_PARAMS[name][1] == "events":
+        exact[..., 0] = X[..., 0]  # the object type codes stay
     assert np.abs(exact).max() < 2**24  # exact in float32
     assert np.count_nonzero(exact) > 0.9 * np.count_nonzero(X)
     expected = output(ESTIMATORS[name]().fit(exact, y), exact)
@@ -266,4 +279,9 @@ def test_transformers_work_unfitted(data):
     )
     assert_array_equal(
         ConstituentSequencer().transform(X), ConstituentSequencer().fit(X).transform(X)
+    )
+    events, _ = data["events"]
+    assert_array_equal(
+        EventImager(npix=16).transform(events),
+        EventImager(npix=16).fit(events).transform(events),
     )

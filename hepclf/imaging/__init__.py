@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from ._event import DRAW_ORDER, OBJECT_TYPES, PRESETS, SEED_COLORS, EventImager
+from ._event_graph import EventImageModule
 from ._jet import JetImager
 from ._jet_graph import JetImageModule
 
-__all__ = ["JetImageModule", "JetImager"]
+__all__ = [
+    "DRAW_ORDER",
+    "OBJECT_TYPES",
+    "PRESETS",
+    "SEED_COLORS",
+    "EventImageModule",
+    "EventImager",
+    "JetImageModule",
+    "JetImager",
+]
