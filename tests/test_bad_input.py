@@ -310,6 +310,101 @@ CASES = [
 ]
 
 
+# -- EventImager (event objects: rows (type, pt, eta, phi)) ----------------------------
+def event_objects(n=6, k=5, types=(1, 2, 3, 4, 5, 6, 7)):
+    rng = np.random.default_rng(2)
+    X = np.zeros((n, k, 4))
+    X[:, :, 0] = rng.choice(types, (n, k))  # type codes
+    X[:, :, 1] = rng.uniform(20, 100, (n, k))  # pt
+    X[:, :, 2] = rng.normal(0, 1, (n, k))  # eta
+    X[:, :, 3] = rng.uniform(-np.pi, np.pi, (n, k))  # phi
+    return X
+
+
+def event_imager(**kw):
+    from hepclf import EventImager
+
+    return EventImager(npix=16, **kw)
+
+
+CASES += [
+    (
+        "event-unknown-type",
+        "an object type code EventImager does not know",
+        lambda t: event_imager().fit(with_value(event_objects(), (2, 0, 0), 9)),
+        (ValueError, "unknown object type code 9 in event 2"),
+    ),
+    (
+        "event-fractional-type",
+        "a fractional object type code",
+        lambda t: event_imager().fit(with_value(event_objects(), (1, 3, 0), 2.5)),
+        (ValueError, "object type codes must be whole numbers, got 2.5 in event 1"),
+    ),
+    (
+        "event-negative-pt",
+        "an event object with negative pT",
+        lambda t: event_imager().fit(with_value(event_objects(), (4, 1, 1), -3.0)),
+        (ValueError, "EventImager: negative transverse momentum in event 4"),
+    ),
+    (
+        "event-zero-pt",
+        "an event object (not padding) with zero pT",
+        lambda t: event_imager().fit(
+            with_value(event_objects(), (3, 2), [5, 0.0, 0.0, 0.0])
+        ),
+        (ValueError, "a jet (type 5) has zero pT in event 3"),
+    ),
+    (
+        "event-padding-pt",
+        "a padding row (type 0) with non-zero pT",
+        lambda t: event_imager().fit(with_value(event_objects(), (0, 4, 0), 0)),
+        (ValueError, "a padding row (type 0) has non-zero pT in event 0"),
+    ),
+    (
+        "event-feature-count",
+        "3 features per event object",
+        lambda t: event_imager().fit(event_objects()[..., :3]),
+        (ValueError, "expected 4 or 5 features per object, got 3"),
+    ),
+    (
+        "event-empty-event",
+        "an event with no objects",
+        lambda t: event_imager().fit_transform(with_value(event_objects(), 3, 0.0)),
+        None,
+    ),
+    (
+        "event-beyond-eta",
+        "event objects beyond the eta range",
+        lambda t: event_imager().fit_transform(
+            with_value(event_objects(), (1, 0), [5, 60.0, 4.5, 0.0])
+        ),
+        None,
+    ),
+    (
+        "event-huge-pt",
+        "an event object with pT 1e300 GeV",
+        lambda t: event_imager().fit_transform(
+            with_value(event_objects(), (0, 0, 1), 1e300)
+        ),
+        (ValueError, "is beyond float32 images"),
+    ),
+    (
+        "event-rgb-colour",
+        'a photon drawn with EventImager(preset="seed")',
+        lambda t: event_imager(preset="seed").fit(
+            with_value(event_objects(types=(1, 2, 5, 6, 7)), (5, 0, 0), 4)
+        ),
+        (ValueError, "channels='rgb' has no colour for photon objects"),
+    ),
+    (
+        "bad-event-imager-parameter",
+        'EventImager(channels=("jet", "jet"))',
+        lambda t: event_imager(channels=("jet", "jet")).fit(event_objects()),
+        (InvalidParameterError, "The 'channels' parameter of EventImager must be"),
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("row", "what", "call", "outcome"), CASES, ids=[c[0] for c in CASES]
 )

@@ -100,3 +100,28 @@ def test_bench_onnx(capsys):
     rows = _table(out, "method")
     assert [row.split()[-7] for row in rows] == ["all", "all", "1", "1"]
     assert "max |ONNX - predict_proba|" in out
+
+
+@pytest.mark.slow
+def test_bench_event_imaging(capsys):
+    pytest.importorskip("matplotlib")
+    bench = _load_script("bench_event_imaging")
+    bench.main(["--n-events", "16", "--n-slow", "4", "--repeat", "1"])
+    out = capsys.readouterr().out
+    rows = _table(out, "method")
+    labels = [row[:44].strip() for row in rows]
+    for recipe in ("hepclf", "seed"):
+        assert f"{recipe}: EventImager NumPy engine" in labels
+        assert f"{recipe}: naive full-canvas NumPy" in labels
+        assert f"{recipe}: matplotlib per event" in labels
+    for row in rows:  # events/s, x matplotlib and x floor are positive numbers
+        *_, rate, spread, x_mpl, x_floor = row.split()
+        assert float(rate.replace(",", "")) > 0
+        assert spread.endswith("%")
+        assert float(x_mpl) > 0
+        assert float(x_floor) > 0
+    floors = [line for line in out.splitlines() if " thr: " in line]
+    assert len(floors) >= 2
+    assert all("GB/s" in line for line in floors)
+    assert "seed preset vs matplotlib on 4 events" in out
+    assert "pixels differing in occupancy 0" in out

@@ -126,8 +126,8 @@ class EventImageModule(nn.Module):
         """Random events for tracing and checking the export.
 
         Padding rows anywhere, an event with no objects, objects straddling
-        phi = +-pi and beyond the eta range, MET rows; with ``channels="rgb"``
-        only types that have a colour.
+        phi = +-pi and (with ``outside_eta="clip"``) beyond the eta range, MET
+        rows; with ``channels="rgb"`` only types that have a colour.
         """
         r = self.recipe
         rng = np.random.default_rng(seed)
@@ -140,6 +140,8 @@ class EventImageModule(nn.Module):
         types = rng.choice(drawable, (n_events, n)).astype(float)
         pt = rng.exponential(40.0, (n_events, n)) + 15.0
         eta = rng.normal(0, 1.8, (n_events, n))
+        if not r.clip:  # beyond the canvas an object may vanish (and warn)
+            eta = np.clip(eta, *r.eta_range)
         phi = rng.uniform(-PI, PI, (n_events, n))
         phi[: n_events // 4, :3] = PI - 0.03  # straddling the +-pi boundary
         extra = rng.normal(size=(n_events, n))

@@ -84,6 +84,7 @@ def _event_images(
         top = np.full((n_phi, n_eta), -1, dtype=np.int64)
         touched = np.zeros((n_channels, n_phi), dtype=np.bool_)
         spans = np.empty((n_phi, 5), dtype=np.int64)  # row, c0, e0, e1, c1
+        codes = np.empty(n_eta, dtype=np.int64)  # painted type codes of a row
         for j in range(block * step, min(n_events, (block + 1) * step)):
             for i in range(n_slots):
                 code = int(X[j, i, 0])
@@ -184,12 +185,11 @@ def _event_images(
                     touched[0, row] = False
                     for col in range(n_eta):
                         p = top[row, col]
-                        code = 0
-                        if p >= 0:
-                            code = int(X[j, p % n_slots, 0])
-                            top[row, col] = -1
-                        for c in range(3):
-                            out[j, c, row, col] = palette[code, c]
+                        codes[col] = 0 if p < 0 else int(X[j, p % n_slots, 0])
+                        top[row, col] = -1
+                    for c in range(3):  # one plane at a time: contiguous writes
+                        for col in range(n_eta):
+                            out[j, c, row, col] = palette[codes[col], c]
                 continue
             for ch in range(n_channels):
                 for row in range(n_phi):
