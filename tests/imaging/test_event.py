@@ -230,6 +230,20 @@ def test_seed_colours_and_diameter(engine, name, rgb):
     assert not drawn[112, 100:125].any()  # hollow
 
 
+def test_seed_preset_neither_wraps_nor_clips():
+    # a 200 GeV ring (diameter log_1.1(200) = 55.6 px) near phi = pi, and one
+    # centred beyond the canvas at eta = 3.3 (pixel column 235.2)
+    X = np.array(
+        [[[T["jet"], 200.0, 0.0, np.pi - 0.05]], [[T["jet"], 200.0, 3.3, 0.0]]]
+    )
+    drawn = (EventImager(preset="seed").fit_transform(X) != 255).any(axis=1)
+    assert drawn[0, -1].any()  # the ring reaches the top row
+    assert not drawn[0, :100].any()  # and does not continue at the bottom
+    columns = np.flatnonzero(drawn[1].any(axis=0))
+    assert columns.max() == 223  # cut at the right edge
+    assert columns.min() > 200  # drawn where it is (clipped to the edge: ~195)
+
+
 def test_seed_draw_order_paints_later_types_on_top():
     # electron, jet and MET at the same place: MET on top, then the jet
     X = np.array(
