@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as sk_roc_curve
 from sklearn.model_selection import cross_val_score
 
 from hepclf.metrics import (
@@ -56,18 +58,89 @@ def test_background_efficiency_is_finite_where_rejection_is_not():
         background_efficiency(y, score, signal_efficiency=1.5)
 
 
-def test_roc_curve_and_auc_agree_with_sklearn():
+def _weighted_roc(y, score, w):
+    """Brute force: (eps_S, eps_B) with the cut ``score >= t`` at every distinct t."""
+    thresholds = np.unique(score)[::-1]
+    passed = score[None, :] >= thresholds[:, None]
+    eps_s = (passed * (w * (y == 1))).sum(axis=1) / w[y == 1].sum()
+    eps_b = (passed * (w * (y == 0))).sum(axis=1) / w[y == 0].sum()
+    return np.r_[0.0, eps_s], np.r_[0.0, eps_b], thresholds
+
+
+def _weighted_auc(y, score, w):
+    """P(signal score > background score) + P(equal) / 2, over weighted pairs."""
+    s, b = score[y == 1], score[y == 0]
+    ws, wb = w[y == 1], w[y == 0]
+    pairs = ws[:, None] * wb[None, :]
+    wins = (s[:, None] > b[None, :]) + 0.5 * (s[:, None] == b[None, :])
+    return float((pairs * wins).sum() / pairs.sum())
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_roc_curve_and_auc_agree_with_sklearn(weighted):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 500)
-    score = y + rng.normal(0, 1, 500)
-    eps_s, eps_b, thr = roc_curve(y, score)
+    # rounded scores: many ties, within and across the classes
+    score = np.round(y + rng.normal(0, 1, 500), 1)
+    assert len(np.unique(score)) < 100
+    w = rng.uniform(0.1, 3.0, 500) if weighted else None
+
+    eps_s, eps_b, thr = roc_curve(y, score, sample_weight=w)
+    fpr, tpr, sk_thr = sk_roc_curve(y, score, sample_weight=w, drop_intermediate=False)
+    assert_allclose(eps_s, tpr, rtol=1e-12, atol=0)
+    assert_allclose(eps_b, fpr, rtol=1e-12, atol=0)
+    assert_array_equal(thr, sk_thr)
+    # and both against the definition: one point per distinct score, ties together
+    hand_s, hand_b, hand_thr = _weighted_roc(y, score, np.ones(500) if w is None else w)
+    assert_allclose(eps_s, hand_s, rtol=1e-12, atol=1e-15)
+    assert_allclose(eps_b, hand_b, rtol=1e-12, atol=1e-15)
+    assert_array_equal(thr[1:], hand_thr)
     assert eps_s[-1] == 1.0
     assert eps_b[-1] == 1.0
-    assert np.all(np.diff(eps_s) >= 0)
-    assert np.all(np.diff(thr) <= 0)
-    assert_allclose(roc_auc(y, score), np.trapezoid(eps_s, eps_b))
+
+    auc = roc_auc(y, score, sample_weight=w)
+    assert_allclose(auc, roc_auc_score(y, score, sample_weight=w), rtol=1e-12)
+    assert_allclose(
+        auc, _weighted_auc(y, score, np.ones(500) if w is None else w), rtol=1e-12
+    )
+    assert 0.7 < auc < 0.8  # a real tagger, not a constant
+    if weighted:  # the weights matter
+        assert abs(auc - roc_auc_score(y, score)) > 1e-3
+
+    # predict_proba output: the second column is the signal
     proba = np.stack([1 - score, score], axis=1)
-    assert roc_auc(y, proba) == roc_auc(y, score)
+    assert roc_auc(y, proba, sample_weight=w) == auc
+    assert_array_equal(roc_curve(y, proba, sample_weight=w)[0], eps_s)
+    # string labels, the signal named
+    labels = np.where(y == 1, "top", "qcd")
+    got = roc_curve(labels, score, pos_label="top", sample_weight=w)
+    assert_allclose(got[0], tpr, rtol=1e-12, atol=0)
+    assert_allclose(got[1], fpr, rtol=1e-12, atol=0)
+    assert_allclose(
+        roc_curve(labels, -score, pos_label="qcd", sample_weight=w)[0],
+        sk_roc_curve(
+            labels, -score, pos_label="qcd", sample_weight=w, drop_intermediate=False
+        )[1],
+        rtol=1e-12,
+        atol=0,
+    )
+    assert_allclose(roc_auc(labels, score, sample_weight=w), auc, rtol=1e-12)
+
+
+@pytest.mark.xfail(
+    reason="roc_curve's docstring promises the larger label as the default "
+    "pos_label, but it passes pos_label=None to sklearn, which refuses string labels",
+    raises=ValueError,
+    strict=True,
+)
+def test_roc_curve_default_signal_is_the_larger_string_label():
+    y = np.r_[np.zeros(10), np.ones(4)]
+    score = np.r_[np.arange(10) / 10, [0.95, 0.92, 0.55, 0.05]]
+    labels = np.where(y == 1, "top", "qcd")
+    for got, expected in zip(
+        roc_curve(labels, score), roc_curve(y, score), strict=True
+    ):
+        assert_array_equal(got, expected)
 
 
 def test_perfect_and_random_taggers():

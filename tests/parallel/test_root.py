@@ -68,6 +68,15 @@ def _records(events):
     )
 
 
+def _eager_records(root_file):
+    """The same jets read eagerly with uproot, as ragged (pt, eta, phi, mass)."""
+    with uproot.open(root_file) as f:
+        eager = f["jets"].arrays(filter_name="Constituent_*")
+    return ak.zip(
+        {name: eager[f"Constituent_{name}"] for name in ("pt", "eta", "phi", "mass")}
+    )
+
+
 def test_uproot_dask_images_equal_eager_images(client, root_file):
     imager = JetImager(npix=16, input_format="ptetaphi")
     events = uproot.dask({str(root_file): "jets"}, step_size=150)
@@ -79,12 +88,7 @@ def test_uproot_dask_images_equal_eager_images(client, root_file):
     assert images.dtype == np.float32
     result = images.compute()  # on the cluster
 
-    with uproot.open(root_file) as f:
-        eager = f["jets"].arrays(filter_name="Constituent_*")
-    records = ak.zip(
-        {name: eager[f"Constituent_{name}"] for name in ("pt", "eta", "phi", "mass")}
-    )
-    assert_array_equal(result, imager.transform(records))
+    assert_array_equal(result, imager.transform(_eager_records(root_file)))
     assert result.shape == (600, 1, 16, 16)
 
 
@@ -94,8 +98,18 @@ def test_uproot_dask_with_known_divisions_and_mean(client, root_file):
     jets.eager_compute_divisions()
     images = transform_dask(imager, jets)
     assert images.chunks[0] == (200, 200, 200)
-    counts = images.sum(axis=(1, 2, 3)).compute()
-    assert_allclose(counts, 1.0, rtol=1e-6)  # each image normalised to unit sum
+    assert images.shape == (600, 1, 8, 8)
+
+    expected = imager.transform(_eager_records(root_file))
+    # each jet's image, pixel by pixel and in order, as the eager transform
+    result = images.compute()
+    assert_array_equal(result, expected)
+    assert_allclose(result.sum(axis=(1, 2, 3)), 1.0, rtol=1e-6)  # unit sums
+    # the mean image, reduced by dask across the blocks on the cluster
+    mean = images.mean(axis=0).compute()
+    assert mean.shape == (1, 8, 8)
+    assert_allclose(mean, expected.mean(axis=0, dtype=np.float64), rtol=1e-5, atol=0)
+    assert np.count_nonzero(mean) > 8  # a spread of pixels, not one bright pixel
 
 
 def test_records_with_the_wrong_fields_fail_before_reading(root_file):
