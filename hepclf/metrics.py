@@ -89,6 +89,8 @@ def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None):
         Score thresholds, decreasing.
     """
     y_true, y_score = _binary_inputs(y_true, y_score)
+    if pos_label is None:  # the larger label, for strings too (sklearn refuses)
+        pos_label = np.unique(y_true)[-1]
     fpr, tpr, thresholds = _skm.roc_curve(
         y_true,
         y_score,

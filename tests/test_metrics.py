@@ -127,12 +127,6 @@ def test_roc_curve_and_auc_agree_with_sklearn(weighted):
     assert_allclose(roc_auc(labels, score, sample_weight=w), auc, rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    reason="roc_curve's docstring promises the larger label as the default "
-    "pos_label, but it passes pos_label=None to sklearn, which refuses string labels",
-    raises=ValueError,
-    strict=True,
-)
 def test_roc_curve_default_signal_is_the_larger_string_label():
     y = np.r_[np.zeros(10), np.ones(4)]
     score = np.r_[np.arange(10) / 10, [0.95, 0.92, 0.55, 0.05]]
