@@ -229,7 +229,7 @@ class _ShiftedImager(JetImager):
             (
                 r"step 'functiontransformer' \(FunctionTransformer\) cannot be "
                 r"exported: no export graph is registered for FunctionTransformer "
-                r"\(steps with one: JetImager"
+                r"\(steps with one: [^)]*JetImager"
             ),
         ),
         (
