@@ -78,14 +78,17 @@ def _event_images(
     step = -(-n_events // n_blocks)
     fn_eta = float(n_eta)
     for block in numba.prange(n_blocks):
-        # scratch of this block: float64 pixel sums (or the top priority when
-        # painting) and which rows an event touched; reset row by row
+        # scratch of this block: float64 pixel sums (or, when painting, 1 + the
+        # priority of the object on top, 0 for the background, and the type
+        # code of each priority) and which rows an event touched; reset row by row
         sums = np.zeros((n_channels, n_phi, n_eta))
-        top = np.full((n_phi, n_eta), -1, dtype=np.int64)
+        top = np.zeros((n_phi, n_eta), dtype=np.int64)
+        code_of = np.zeros((rank.max() + 1) * n_slots + 1, dtype=np.int64)
         touched = np.zeros((n_channels, n_phi), dtype=np.bool_)
         spans = np.empty((n_phi, 5), dtype=np.int64)  # row, c0, e0, e1, c1
-        codes = np.empty(n_eta, dtype=np.int64)  # painted type codes of a row
+        painted = np.empty((n_slots * n_phi, 5), dtype=np.int64)  # an event's spans
         for j in range(block * step, min(n_events, (block + 1) * step)):
+            n_painted = 0
             for i in range(n_slots):
                 code = int(X[j, i, 0])
                 if code == 0 or channel_of[code] < 0:
@@ -158,13 +161,15 @@ def _event_images(
                     continue
                 if rgb:
                     priority = rank[code] * n_slots + i
+                    code_of[priority + 1] = code
                     for s in range(m):
                         row = spans[s, 0]
-                        touched[0, row] = True
                         for c in range(spans[s, 1], spans[s, 2]):
-                            top[row, c] = max(top[row, c], priority)
+                            top[row, c] = max(top[row, c], priority + 1)
                         for c in range(spans[s, 3], spans[s, 4]):
-                            top[row, c] = max(top[row, c], priority)
+                            top[row, c] = max(top[row, c], priority + 1)
+                        painted[n_painted] = spans[s]
+                        n_painted += 1
                     continue
                 w = value / np.float64(covered)
                 for s in range(m):
@@ -176,20 +181,24 @@ def _event_images(
                         sums[ch, row, c] += w
             # write the event out, resetting the scratch rows it touched
             if rgb:
-                for row in range(n_phi):
-                    if not touched[0, row]:
-                        for c in range(3):
-                            for col in range(n_eta):
-                                out[j, c, row, col] = palette[0, c]
-                        continue
-                    touched[0, row] = False
-                    for col in range(n_eta):
-                        p = top[row, col]
-                        codes[col] = 0 if p < 0 else int(X[j, p % n_slots, 0])
-                        top[row, col] = -1
-                    for c in range(3):  # one plane at a time: contiguous writes
+                # the background everywhere, then the colour on top at every
+                # painted pixel, then the scratch reset where it was painted
+                for c in range(3):
+                    background = palette[0, c]
+                    for row in range(n_phi):
                         for col in range(n_eta):
-                            out[j, c, row, col] = palette[codes[col], c]
+                            out[j, c, row, col] = background
+                for s in range(n_painted):
+                    row = painted[s, 0]
+                    for lo_, hi_ in ((1, 2), (3, 4)):
+                        for col in range(painted[s, lo_], painted[s, hi_]):
+                            code = code_of[top[row, col]]
+                            for c in range(3):
+                                out[j, c, row, col] = palette[code, c]
+                for s in range(n_painted):
+                    row = painted[s, 0]
+                    for col in range(painted[s, 1], painted[s, 4]):
+                        top[row, col] = 0
                 continue
             for ch in range(n_channels):
                 for row in range(n_phi):
