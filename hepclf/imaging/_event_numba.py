@@ -183,11 +183,9 @@ def _event_images(
             if rgb:
                 # the background everywhere, then the colour on top at every
                 # painted pixel, then the scratch reset where it was painted
+                image = out[j].reshape(3 * n_phi * n_eta)  # a view: flat writes
                 for c in range(3):
-                    background = palette[0, c]
-                    for row in range(n_phi):
-                        for col in range(n_eta):
-                            out[j, c, row, col] = background
+                    image[c * n_phi * n_eta : (c + 1) * n_phi * n_eta] = palette[0, c]
                 for s in range(n_painted):
                     row = painted[s, 0]
                     for lo_, hi_ in ((1, 2), (3, 4)):
