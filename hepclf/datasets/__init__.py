@@ -3,6 +3,8 @@
 - :func:`load_top_tagging` reads the Top Quark Tagging Reference Dataset
   layout (pandas HDF5, key ``"table"``) and the bundled sample;
   :func:`write_top_tagging` writes it.
+- :func:`write_nanoaod` writes events as a CMS NanoAOD-style ROOT file (TTree
+  or RNTuple; the ``root`` extra).
 - :func:`make_top_tagging` generates top and QCD jets with Pythia 8 and
   FastJet (the ``generate`` extra), at particle level or through a
   :class:`SimpleDetector`; a generation task that fails raises
@@ -16,6 +18,7 @@ progress bar), ``_pythia`` (Pythia set-up and event records) and
 from __future__ import annotations
 
 from ._detector import SimpleDetector
+from ._nanoaod import write_nanoaod
 from ._runner import TaskError
 from ._top_jets import make_top_tagging
 from ._top_tagging import load_top_tagging, write_top_tagging
@@ -25,5 +28,6 @@ __all__ = [
     "TaskError",
     "load_top_tagging",
     "make_top_tagging",
+    "write_nanoaod",
     "write_top_tagging",
 ]
