@@ -13,11 +13,12 @@ from .imaging import EventImager, JetImager
 from .models import CNNClassifier
 from .persistence import load_model, save_model
 from .sequences import ConstituentSequencer
-from .substructure import SubstructureFeatures
+from .substructure import EventFeatures, SubstructureFeatures
 
 __all__ = [
     "CNNClassifier",
     "ConstituentSequencer",
+    "EventFeatures",
     "EventImager",
     "JetImager",
     "SubstructureFeatures",
