@@ -20,6 +20,7 @@ progress bar), ``_pythia`` (Pythia set-up and event records) and
 from __future__ import annotations
 
 from ._detector import SimpleDetector
+from ._events import load_event_sample, make_events
 from ._nanoaod import NanoAODEvents, load_nanoaod, write_nanoaod
 from ._runner import TaskError
 from ._top_jets import make_top_tagging
@@ -29,8 +30,10 @@ __all__ = [
     "NanoAODEvents",
     "SimpleDetector",
     "TaskError",
+    "load_event_sample",
     "load_nanoaod",
     "load_top_tagging",
+    "make_events",
     "make_top_tagging",
     "write_nanoaod",
     "write_top_tagging",
