@@ -955,8 +955,10 @@ def load_nanoaod(
            [ 6. , 60. ,  1. , -1. ],
            [ 5. , 40. , -2. ,  2. ],
            [ 7. , 25. ,  0. ,  3. ]], dtype=float32)
-    >>> weights, ids[["entry", "run", "event"]].to_numpy().tolist()
-    (array([0.5]), [[0, 1, 42]])
+    >>> weights, list(ids.columns)
+    (array([0.5]), ['file', 'entry', 'run', 'luminosityBlock', 'event'])
+    >>> int(ids.entry[0]), int(ids.run[0]), int(ids.event[0])
+    (0, 1, 42)
     """
     ak = import_optional("awkward")
     uproot = import_optional("uproot")
