@@ -3,7 +3,8 @@
 - :class:`CNNClassifier`: a skorch ``NeuralNetClassifier`` that takes a module
   by registered name or class and infers its input shape and classes at fit;
 - the registered modules :class:`JetCNN` (``"jetcnn"``), :class:`ResNet`
-  (``"resnet"``) and :class:`ParticleTransformer` (``"particle_transformer"``);
+  (``"resnet"``), :class:`ParticleTransformer` (``"particle_transformer"``)
+  and :class:`TransferNet` (``"transfer"``, ImageNet backbones);
   :func:`register_module` adds more;
 - :class:`ArrayLoader`, the batch iterator over in-memory arrays;
 - :class:`InputKind` and :func:`register_input_kind`: what a module takes
@@ -17,14 +18,17 @@ from ._inputs import InputKind, get_input_kind, register_input_kind
 from ._loader import ArrayLoader
 from ._modules import JetCNN, ResNet, get_module, register_module, registered_modules
 from ._particle import ParticleTransformer
+from ._transfer import BACKBONES, TransferNet
 
 __all__ = [
+    "BACKBONES",
     "ArrayLoader",
     "CNNClassifier",
     "InputKind",
     "JetCNN",
     "ParticleTransformer",
     "ResNet",
+    "TransferNet",
     "get_input_kind",
     "get_module",
     "register_input_kind",

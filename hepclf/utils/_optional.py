@@ -25,6 +25,8 @@ EXTRAS = {
     "onnx": "onnx",
     "onnxruntime": "onnx",
     "onnxscript": "onnx",
+    "torchvision": "transfer",
+    "timm": "transfer",
 }
 
 
