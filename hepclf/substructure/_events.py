@@ -297,6 +297,12 @@ class EventFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
     three jets, ``sphericity`` without visible objects. Output row ``i`` is
     event ``i``.
 
+    A column that is missing in every training event (``dilepton_mass``
+    after a one-lepton selection) makes scikit-learn 1.9's
+    ``HistGradientBoostingClassifier`` fail while binning ("window shape
+    cannot be larger than input array shape"): leave such features out with
+    ``features``.
+
     Examples
     --------
     >>> import numpy as np
@@ -307,7 +313,7 @@ class EventFeatures(PaddedInputMixin, TransformerMixin, BaseEstimator):
     ...                     [0, 0.0, 0.0, 0.0]]])
     >>> ef = EventFeatures(features=["n_jets", "ht", "met", "mt", "bjet1_pt"])
     >>> ef.fit_transform(events).round(3)
-    array([[  2.   , 110.   ,  30.   ,  48.99 ,  50.   ]])
+    array([[  2.  , 110.  ,  30.  ,  48.99,  50.  ]])
     >>> ef.get_feature_names_out()
     array(['n_jets', 'ht', 'met', 'mt', 'bjet1_pt'], dtype=object)
     """
