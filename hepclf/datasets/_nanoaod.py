@@ -514,9 +514,9 @@ def _resolve(file: Path, tree: str, names: list[str], logical: list[str]):
         if key is None:
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
             hint = f"; closest names: {', '.join(close)}" if close else ""
+            also = f" (nor {candidates[-1]!r})" if len(candidates) > 1 else ""
             raise ValueError(
-                f"{file}: tree {tree!r} has no branch {name!r} (nor "
-                f"{candidates[-1]!r}){hint}"
+                f"{file}: tree {tree!r} has no branch {name!r}{also}{hint}"
             )
         found[name] = key
     return found
@@ -550,6 +550,20 @@ def _logical_branches(cuts, *, weight, branch_names) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _at_precision(values, threshold):
+    """``threshold`` in the dtype of a floating-point branch.
+
+    NanoAOD stores float32: a jet written at eta 2.4 holds 2.4000001, which a
+    float64 cut at 2.4 would reject. Comparing in the branch's own precision
+    keeps values stored at a threshold on its documented side.
+    """
+    form = values.layout.form
+    while hasattr(form, "content"):
+        form = form.content
+    dtype = np.dtype(getattr(form, "primitive", "float64"))
+    return dtype.type(threshold) if np.issubdtype(dtype, np.floating) else threshold
+
+
 def _select(a, cuts, branch_names):
     """Select the objects of each event, as awkward records, and the events.
 
@@ -580,15 +594,16 @@ def _select(a, cuts, branch_names):
         pt, eta, phi = (a[f"{prefix}_{v}"] for v in ("pt", "eta", "phi"))
         mask = ak.ones_like(pt, dtype=bool)
         if cuts[f"{lepton}_pt_min"] is not None:
-            mask = mask & (pt >= cuts[f"{lepton}_pt_min"])
+            mask = mask & (pt >= _at_precision(pt, cuts[f"{lepton}_pt_min"]))
         if cuts[f"{lepton}_eta_max"] is not None:
-            mask = mask & (abs(eta) <= cuts[f"{lepton}_eta_max"])
+            mask = mask & (abs(eta) <= _at_precision(eta, cuts[f"{lepton}_eta_max"]))
         identity = cuts[f"{lepton}_id"]
         if identity not in (None, False):
             value = a[b[f"{lepton}_id_branch"]]
             mask = mask & (value != 0 if identity is True else value >= identity)
         if cuts[f"{lepton}_iso_max"] is not None:
-            mask = mask & (a[b[f"{lepton}_iso_branch"]] < cuts[f"{lepton}_iso_max"])
+            iso = a[b[f"{lepton}_iso_branch"]]
+            mask = mask & (iso < _at_precision(iso, cuts[f"{lepton}_iso_max"]))
         code = ak.full_like(pt[mask], OBJECT_TYPES[lepton], dtype=f32)
         parts.append(records(code, pt[mask], eta[mask], phi[mask]))
         count = ak.num(pt[mask], axis=1)
@@ -597,15 +612,16 @@ def _select(a, cuts, branch_names):
     pt, eta, phi = (a[f"Jet_{v}"] for v in ("pt", "eta", "phi"))
     mask = ak.ones_like(pt, dtype=bool)
     if cuts["jet_pt_min"] is not None:
-        mask = mask & (pt >= cuts["jet_pt_min"])
+        mask = mask & (pt >= _at_precision(pt, cuts["jet_pt_min"]))
     if cuts["jet_eta_max"] is not None:
-        mask = mask & (abs(eta) <= cuts["jet_eta_max"])
+        mask = mask & (abs(eta) <= _at_precision(eta, cuts["jet_eta_max"]))
     if cuts["jet_id"] is not None:
         jet_id = a[b["jet_id_branch"]]
         mask = mask & ((jet_id & cuts["jet_id"]) == cuts["jet_id"])
     code = ak.full_like(pt[mask], OBJECT_TYPES["jet"], dtype=f32)
     if cuts["btag_wp"] is not None:
-        tagged = a[b["btag_branch"]][mask] > cuts["btag_wp"]
+        score = a[b["btag_branch"]][mask]
+        tagged = score > _at_precision(score, cuts["btag_wp"])
         code = ak.where(tagged, f32(OBJECT_TYPES["bjet"]), code)
     parts.append(records(code, pt[mask], eta[mask], phi[mask]))
 
@@ -913,7 +929,9 @@ def load_nanoaod(
 
     Notes
     -----
-    In NanoAOD the jets still contain the leptons (no overlap removal); like
+    Cuts compare in the precision of the branch (float32 in NanoAOD): a jet
+    stored at eta 2.4 passes ``jet_eta_max=2.4``, and a b-tag score stored at
+    the working point is not tagged. In NanoAOD the jets still contain the leptons (no overlap removal); like
     the seed, no cleaning is done here. The seed's isolation and IDs were
     computed in its own CMSSW producer; NanoAOD's ``cutBased``, ``tightId``,
     ``jetId`` and ``pfRelIso`` are the nearest standard equivalents.
@@ -1038,7 +1056,10 @@ def load_nanoaod(
         )
     if max_objects is None:
         width = max(
-            (int(ak.max(ak.num(o, axis=1), initial=0)) for _, _, o, _, _ in per_file),
+            (
+                int(ak.to_numpy(ak.num(o, axis=1)).max(initial=0))
+                for _, _, o, _, _ in per_file
+            ),
             default=0,
         )
     else:
