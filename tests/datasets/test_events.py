@@ -100,7 +100,7 @@ def test_sample_physics(sample):
 
 def test_sample_metadata():
     ref = resources.files("hepclf.datasets").joinpath("data", "events_sample.npz")
-    assert ref.stat().st_size < 1_000_000 if hasattr(ref, "stat") else True
+    assert len(ref.read_bytes()) < 1_000_000
     with ref.open("rb") as f, np.load(f, allow_pickle=False) as data:
         meta = json.loads(str(data["metadata"]))
         assert_array_equal(data["processes"], list(PROCESS_LABELS))
@@ -169,17 +169,13 @@ def test_lepton_isolation_and_selection():
     phi = np.array([0.0, 2.0, 0.0, 1.0])
     vis_index = np.array([10, 11, 12, 13])
     det = DETECTOR.__class__(muon_efficiency=1.0, muon_resolution=(0.0, 0.0, 0.0))
-    values = _leptons(
-        13, pid, pt, eta, phi, {10}, vis_index, (pt, eta, phi),
-        np.random.default_rng(0), det,
-    )  # fmt: skip
+    visible = (pt, eta, phi)
+    rng = np.random.default_rng(0)
+    values = _leptons(13, pid, pt, eta, phi, {10}, vis_index, visible, rng, det)
     assert_allclose(values["Muon_pt"], [40.0, 30.0])
     assert_allclose(values["Muon_pfRelIso04_all"], [4.0 / 40.0, 0.0])
     assert_array_equal(values["Muon_charge"], [-1, 1])
-    electrons = _leptons(
-        11, pid, pt, eta, phi, set(), vis_index, (pt, eta, phi),
-        np.random.default_rng(0), det,
-    )  # fmt: skip
+    electrons = _leptons(11, pid, pt, eta, phi, set(), vis_index, visible, rng, det)
     assert len(electrons["Electron_pt"]) == 0
 
 
@@ -262,6 +258,11 @@ def test_round_trip_through_load_nanoaod(tmp_path):
         assert_allclose(met, arrays["MET_pt"][ev.ids["entry"].to_numpy()])
 
 
+def _flatten(values):
+    """A branch read by uproot as one array (jagged ones concatenated)."""
+    return np.concatenate(list(values)) if values.dtype == object else values
+
+
 @pytest.mark.slow
 def test_reproducible_whatever_n_jobs(tmp_path):
     one = _generate(tmp_path / "a", "ttbar", 40, random_state=7)
@@ -269,10 +270,7 @@ def test_reproducible_whatever_n_jobs(tmp_path):
     other = _generate(tmp_path / "c", "ttbar", 40, random_state=8)
     a, b, c = (_arrays(p[0]) for p in (one, two, other))
     for name in BRANCHES:
-        assert_array_equal(np.concatenate(list(a[name])) if a[name].dtype == object
-                           else a[name],
-                           np.concatenate(list(b[name])) if b[name].dtype == object
-                           else b[name], err_msg=name)  # fmt: skip
+        assert_array_equal(_flatten(a[name]), _flatten(b[name]), err_msg=name)
     assert not np.array_equal(a["MET_pt"], c["MET_pt"])
 
 
