@@ -424,7 +424,7 @@ ID_BRANCHES = ("run", "luminosityBlock", "event")
 class NanoAODEvents(NamedTuple):
     """Events read by :func:`load_nanoaod`.
 
-    Attributes
+    Parameters
     ----------
     objects : ndarray of shape (n_events, n_objects, 4), dtype float32
         Rows ``(type, pt, eta, phi)`` (GeV, rad) with the type codes of
@@ -764,13 +764,13 @@ def load_nanoaod(
     weight: str | None = "genWeight",
     n_leptons: int | str | None = PRESET,
     electron_pt_min: float | str | None = PRESET,
+    muon_pt_min: float | str | None = PRESET,
     electron_eta_max: float | str | None = PRESET,
+    muon_eta_max: float | str | None = PRESET,
     electron_id: int | str | None = PRESET,
     electron_iso_max: float | str | None = PRESET,
-    muon_pt_min: float | str | None = PRESET,
-    muon_eta_max: float | str | None = PRESET,
-    muon_id: bool | str | None = PRESET,
     muon_iso_max: float | str | None = PRESET,
+    muon_id: bool | str | None = PRESET,
     jet_pt_min: float | str | None = PRESET,
     jet_eta_max: float | str | None = PRESET,
     jet_id: int | str | None = PRESET,
