@@ -10,15 +10,13 @@ import pytest
 ort = pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
 
-from sklearn.pipeline import make_pipeline
-
-from hepclf import CNNClassifier, EventImager
+from hepclf import EventImager
 from hepclf.export import export_onnx, read_metadata
 from hepclf.export._onnx import _to_onnx
 from hepclf.export._registry import graph_for
 from hepclf.imaging import OBJECT_TYPES, EventImageModule
 
-from ..imaging.test_event import SEED_TYPES, random_events
+from .._events import SEED_TYPES, random_events, small_cnn_pipeline
 
 IMAGERS = {
     "default": EventImager(npix=24, engine="numpy"),
@@ -155,17 +153,7 @@ def test_pipeline_exports_as_one_graph(preset, tmp_path):
     X = random_events(60, k=8, seed=3, types=types).astype(np.float32)
     X[..., 2] = np.clip(X[..., 2], -2.5, 2.5)  # the seed crops (and warns) beyond
     y = rng.integers(0, 3, 60)
-    pipe = make_pipeline(
-        EventImager(preset=preset, npix=20),
-        CNNClassifier(
-            max_epochs=1,
-            random_state=0,
-            module__conv_blocks=((4,),),
-            module__pool_size=2,
-            module__dense=(8,),
-            module__dropout=0.0,
-        ),
-    ).fit(X, y)
+    pipe = small_cnn_pipeline(EventImager(preset=preset, npix=20)).fit(X, y)
     path = tmp_path / "events.onnx"
     export_onnx(pipe, path)  # checks predict_proba on EventImageModule's examples
     meta = read_metadata(path)

@@ -13,6 +13,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from hepclf import EventImager
 from hepclf.imaging import DRAW_ORDER, OBJECT_TYPES, PRESETS, SEED_COLORS
 
+from .._events import SEED_TYPES, random_events, small_cnn_pipeline
+
 T = OBJECT_TYPES
 ENGINES = [
     "numpy",
@@ -23,23 +25,6 @@ ENGINES = [
         ),
     ),
 ]
-SEED_TYPES = [T[name] for name in SEED_COLORS if name != "background"]
-
-
-def random_events(n=60, k=10, seed=0, eta_sigma=1.5, types=None):
-    """Zero-padded (type, pt, eta, phi) events: padding rows anywhere, an empty
-    event, objects near phi = +-pi and (eta_sigma) some beyond |eta| = 3."""
-    rng = np.random.default_rng(seed)
-    codes = rng.choice(types or list(T.values()), (n, k)).astype(float)
-    pt = rng.exponential(40.0, (n, k)) + 12.0
-    eta = rng.normal(0, eta_sigma, (n, k))
-    phi = rng.uniform(-np.pi, np.pi, (n, k))
-    phi[: n // 4, :2] = np.pi - rng.uniform(0, 0.1, (n // 4, 2))
-    codes[rng.random((n, k)) < 0.3] = 0
-    codes[0] = 0
-    X = np.stack([codes, pt, eta, phi], axis=-1)
-    X[codes == 0, 1:] = 0.0
-    return X
 
 
 def one(code, pt, eta, phi):
@@ -658,25 +643,13 @@ def test_transform_dask_awkward():
 
 def test_pipeline_with_cnn_classifier_and_save_model(tmp_path):
     pytest.importorskip("torch")
-    from sklearn.pipeline import make_pipeline
-
-    from hepclf import CNNClassifier, load_model, save_model
+    from hepclf import load_model, save_model
 
     rng = np.random.default_rng(14)
     X = random_events(90, seed=14)
     y = rng.integers(0, 3, 90)
     X[y == 2, 1, :] = [T["electron"], 80.0, 0.0, 0.0]  # a class with an electron
-    pipe = make_pipeline(
-        EventImager(npix=16),
-        CNNClassifier(
-            max_epochs=1,
-            random_state=0,
-            module__conv_blocks=((4,),),
-            module__pool_size=2,
-            module__dense=(8,),
-            module__dropout=0.0,
-        ),
-    ).fit(X, y)
+    pipe = small_cnn_pipeline(EventImager(npix=16)).fit(X, y)
     proba = pipe.predict_proba(X)
     assert proba.shape == (90, 3)
     path = save_model(pipe, tmp_path / "events.hepclf")
