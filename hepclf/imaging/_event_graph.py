@@ -27,11 +27,11 @@ import json
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..kinematics._formulas import PI
 from ..kinematics._torch import wrap_phi
 from ._event import _MAX_CODE, _MET, MIN_RADIUS_PX, OBJECT_TYPES, EventImager
+from ._graph import _ImageGraph
 
 PADDING_TEXT = (
     "rows (type, pt, eta, phi[, extra]) with the type codes of 'object_types'; a "
@@ -40,11 +40,7 @@ PADDING_TEXT = (
 )
 
 
-def _double(value):
-    return torch.tensor(value, dtype=torch.float64)
-
-
-class EventImageModule(nn.Module):
+class EventImageModule(_ImageGraph):
     """``EventImager.transform`` as a torch module on padded event objects.
 
     Parameters
@@ -78,18 +74,15 @@ class EventImageModule(nn.Module):
         self.n_features = n_features
         sx, sy = recipe.scales
         lo, hi = recipe.eta_range
-        constants = {
-            "eta_lo": lo,
-            "eta_hi": hi,
-            "sx": sx,
-            "sy": sy,
-            "scale_eta": recipe.radius_scale[0],
-            "scale_phi": recipe.radius_scale[1],
-            "half_line": recipe.half_line,
-        }
-        for name, value in constants.items():
-            self.register_buffer(name, _double(value), persistent=False)
-        self._constant_names = tuple(constants)
+        self._set_constants(
+            eta_lo=lo,
+            eta_hi=hi,
+            sx=sx,
+            sy=sy,
+            scale_eta=recipe.radius_scale[0],
+            scale_phi=recipe.radius_scale[1],
+            half_line=recipe.half_line,
+        )
         self.register_buffer(
             "row_phi", torch.from_numpy(recipe.row_phi), persistent=False
         )
@@ -154,7 +147,7 @@ class EventImageModule(nn.Module):
     def forward(self, X):
         """Return the event images of ``X`` (float32)."""
         r = self.recipe
-        c = {name: getattr(self, name) for name in self._constant_names}
+        c = self._constants()
         X = X.to(torch.float64)
         code = X[..., 0]
         index = torch.clamp(code, 0, _MAX_CODE).to(torch.int64)

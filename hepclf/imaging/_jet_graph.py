@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from .. import kinematics
 from ..kinematics._formulas import HALF_PI
 from ..kinematics._torch import asinh, atan2, cosh, wrap_phi
+from ._graph import _ImageGraph
 from ._jet import JetImager
 
 #: How a padding row looks, per input format (for the exported file's metadata).
@@ -45,11 +45,7 @@ PADDING = {
 }
 
 
-def _double(value):
-    return torch.tensor(value, dtype=torch.float64)
-
-
-class JetImageModule(nn.Module):
+class JetImageModule(_ImageGraph):
     """``JetImager.transform`` as a torch module on padded constituents.
 
     Parameters
@@ -93,15 +89,12 @@ class JetImageModule(nn.Module):
         self.flip = bool(imager.flip)
         self.normalize = bool(imager.normalize)
         (eta_lo, eta_hi), (phi_lo, phi_hi) = eta_range, phi_range
-        constants = {
-            "eta_lo": eta_lo,
-            "phi_lo": phi_lo,
-            "eta_scale": n_eta / (eta_hi - eta_lo),
-            "phi_scale": n_phi / (phi_hi - phi_lo),
-        }
-        for name, value in constants.items():
-            self.register_buffer(name, _double(value), persistent=False)
-        self._constant_names = tuple(constants)
+        self._set_constants(
+            eta_lo=eta_lo,
+            phi_lo=phi_lo,
+            eta_scale=n_eta / (eta_hi - eta_lo),
+            phi_scale=n_phi / (phi_hi - phi_lo),
+        )
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
@@ -165,7 +158,7 @@ class JetImageModule(nn.Module):
     def forward(self, X):
         """Return the jet images of ``X`` (float32)."""
         X = X.to(torch.float64)
-        c = {name: getattr(self, name) for name in self._constant_names}
+        c = self._constants()
         mask, pt, eta, phi, E = self._kinematics(X)
         batch = X.shape[0]
 
