@@ -32,6 +32,7 @@ from hepclf._version import __version__
 #: data kind -> the module that provides its commands
 TASKS = {
     "jets": "hepclf.cli._jets",
+    "events": "hepclf.cli._events",
 }
 
 #: the kind ``hepclf demo`` runs when none is named (the README's quick start)
