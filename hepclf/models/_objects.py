@@ -92,8 +92,10 @@ def object_pair_features(x):
         The logarithms of :data:`OBJECT_PAIR_FEATURES`; zero where either
         object is padding.
     """
-    _, mask, _, pt, eta, phi = _unpack(x)
+    _, mask, is_met, pt, eta, phi = _unpack(x)
+    with_met = is_met[:, :, None] | is_met[:, None, :]
     deta = eta[:, :, None] - eta[:, None, :]
+    deta = torch.where(with_met, torch.zeros_like(deta), deta)
     dphi = wrap_phi(phi[:, :, None] - phi[:, None, :])
     delta_r = torch.hypot(deta, dphi)
     pt_a, pt_b = pt[:, :, None], pt[:, None, :]
