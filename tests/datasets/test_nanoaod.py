@@ -304,6 +304,9 @@ def _entries(events):
         ({"muon_eta_max": 1.0}, [0, 4], {}),
         ({"electron_eta_max": 0.4}, [2, 4], {}),
         ({"jet_eta_max": 2.5}, None, {0: [1, 5, 6, 5, 5, 7]}),
+        # a float64 threshold compares in the branch's float32: eta 2.4 stays
+        ({"jet_eta_max": np.float64(2.4)}, None, {0: [1, 5, 6, 5, 7]}),
+        ({"btag_wp": np.float64(WP)}, None, {0: [1, 5, 6, 5, 7]}),
         ({"jet_eta_max": None}, None, {0: [1, 5, 6, 5, 5, 7]}),
         ({"jet_id": None}, None, {0: [1, 5, 5, 6, 5, 7]}),
         ({"jet_id": 4}, None, {0: [1, 5, 5, 7], 2: [1, 7]}),  # needs lepton veto
