@@ -796,7 +796,7 @@ def load_nanoaod(
     missing transverse momentum become rows ``(type, pt, eta, phi)``, the input
     of :class:`hepclf.EventImager`.
 
-    Read more in the :ref:`User Guide <event_images>`.
+    Read more in the :ref:`User Guide <events>`.
 
     Parameters
     ----------
