@@ -503,8 +503,9 @@ class TransferNet(nn.Module):
             cached, source = lookup(backbone, weights)
             if cached is None:
                 raise ValueError(
-                    f"TransferNet: weights={weights!r} is neither a file nor a "
-                    f"pretrained weight name of {backbone} ({', '.join(source)})"
+                    f"TransferNet: weights file {path} does not exist, and "
+                    f"{weights!r} is not a pretrained weight name of {backbone} "
+                    f"either ({', '.join(source)})"
                 )
             if not cached.is_file():
                 raise ValueError(
