@@ -74,7 +74,7 @@ def test_counts_sums_and_leading_objects():
         (BJET, 60.0, 0.5, -2.5),
         (TAU, 25.0, 0.0, 0.5),
         (PHOTON, 15.0, 0.0, 0.1),
-        (MET, 20.0, 9.0, 0.0),  # the eta of MET is ignored
+        (MET, 20.0, 1e4, 0.0),  # the eta of MET is ignored
         n_slots=10,
     )
     f = features(X)
