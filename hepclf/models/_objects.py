@@ -214,7 +214,8 @@ class ObjectTransformer(nn.Module):
             pairs = object_pair_features(x) if self.pair_embed is not None else None
         n, p = mask.shape
         # every object sees the real objects and itself: a padding row (and an
-        # empty event) never has all its attention logits at -inf
+        # empty event) never has all its attention logits at -inf (torch's
+        # fused kernels return zeros for such a row, a plain softmax NaN)
         seen = mask[:, None, :] | torch.eye(p, dtype=torch.bool, device=x.device)
         blocked = torch.zeros(n, 1, p, p, device=x.device).masked_fill(
             ~seen[:, None], float("-inf")

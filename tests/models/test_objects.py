@@ -153,6 +153,26 @@ def test_empty_events_give_finite_outputs_and_gradients():
         assert torch.isfinite(net.eval()(torch.zeros(2, 1, 4))).all()
 
 
+def test_no_attention_row_is_fully_masked(monkeypatch):
+    # torch's fused attention returns zeros for a row whose logits are all
+    # -inf, but a plain softmax gives NaN: every row must keep a finite logit
+    from types import SimpleNamespace
+
+    from hepclf.models import _particle
+
+    def plain_attention(q, k, v, attn_mask, dropout_p):
+        logits = q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5 + attn_mask
+        return torch.softmax(logits, dim=-1) @ v
+
+    monkeypatch.setattr(
+        _particle, "F", SimpleNamespace(scaled_dot_product_attention=plain_attention)
+    )
+    X, _ = toy_events(n=6, seed=7)
+    X[:2] = 0.0
+    with torch.no_grad():
+        assert torch.isfinite(small_net()(t(X))).all()
+
+
 def test_heads_must_divide_the_width():
     with pytest.raises(ValueError, match="n_heads=3 must divide dim=16"):
         ObjectTransformer(dim=16, n_heads=3)
