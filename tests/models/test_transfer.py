@@ -21,6 +21,17 @@ torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: these networks are tiny, and a busy machine's threads
+    fight over cores (a step is 5-10 times slower with two threads on two
+    loaded cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a connection fails the test."""
@@ -205,8 +216,11 @@ def test_pretrained_stem_averaged_over_channels(tmp_path, resnet18_state):
     path = tmp_path / "r18.pt"
     torch.save(resnet18_state, path)
     rgb = resnet18_state["conv1.weight"]
-    for channels in (1, 2, 3):
-        net = TransferNet(in_channels=channels, weights=str(path)).load_pretrained()
+    nets = {
+        channels: TransferNet(in_channels=channels, weights=str(path)).load_pretrained()
+        for channels in (1, 2, 3)
+    }
+    for channels, net in nets.items():
         stem = net.backbone.conv1.weight.detach()
         if channels == 3:
             expected = rgb
@@ -217,8 +231,7 @@ def test_pretrained_stem_averaged_over_channels(tmp_path, resnet18_state):
         assert_allclose(stem.numpy(), expected.numpy(), rtol=1e-6)
     # a grey image repeated over channels gives the RGB network's response
     grey = torch.rand(1, 1, 32, 32)
-    one = TransferNet(in_channels=1, weights=str(path)).load_pretrained()
-    three = TransferNet(in_channels=3, weights=str(path)).load_pretrained()
+    one, three = nets[1], nets[3]
     assert_allclose(
         one.backbone.conv1(grey).detach().numpy(),
         three.backbone.conv1(grey.repeat(1, 3, 1, 1)).detach().numpy(),
@@ -325,9 +338,9 @@ def test_frozen_layers_unchanged_by_fit(images, optimizer, kwargs):
         warm_start=True,
         **{f"optimizer__{k}": v for k, v in kwargs.items()},
     )
-    clf.fit(X[:32], y[:32])
+    clf.fit(X[:16], y[:16])
     before = snapshot(clf.module_)
-    clf.set_params(max_epochs=1).fit(X[:32], y[:32])
+    clf.set_params(max_epochs=1).fit(X[:16], y[:16])  # one step
     after = clf.module_.state_dict()
     frozen, trained = frozen_and_trained(clf.module_)
     # 20 convolutions (weight) and 20 BatchNorms (weight, bias); 8 layers train
@@ -351,7 +364,7 @@ def test_frozen_layers_unchanged_by_fit(images, optimizer, kwargs):
         assert_array_equal(after[key].numpy(), before[key].numpy(), err_msg=key)
 
 
-def train_steps(net, steps=2):
+def train_steps(net, steps=1):
     optimizer = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], 0.1)
     net.train()
     for _ in range(steps):
