@@ -8,7 +8,7 @@ and the seed's (224x224 RGB rings, ``preset="seed"``):
   array once and writes the float32 image array once, with the same number of
   threads as the row it is compared with (NumPy and numba reductions over the
   input, ``out.fill(0)`` and a numba loop writing zeros, and a numba pass doing
-  both per event; the passes of ``bench_imaging.py``);
+  both per event; the passes of ``bench_imaging.py``, from ``_timing.py``);
 * ``EventImager`` with the numba engine (all threads and one thread) and the
   NumPy engine;
 * matplotlib drawing every event as the seed did: one 4 x 4 in figure per
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_imaging import capped, floor_kernels, interleaved
+from _timing import capped, fill_new, floor_kernels, floors, interleaved, print_passes
 
 from hepclf import EventImager
 from hepclf.imaging import DRAW_ORDER, OBJECT_TYPES, PRESETS, SEED_COLORS
@@ -279,52 +279,30 @@ def main(argv=None):
             lambda: matplotlib_images(X[:n_slow]),
         )
 
-    def fresh_output(out):  # what a function returning a new array pays on top
-        new = np.empty_like(out)
-        new.fill(0)
-
     fns = {("pass", *key): fn for key, (_, fn) in passes.items()}
     fns.update(
         {
-            ("fresh", name): (lambda out=out: fresh_output(out))
+            ("fresh", name): (lambda out=out: fill_new(out))
             for name, out in outputs.items()
         }
     )
     fns.update({("row", label): fn for label, (*_, fn) in rows.items()})
     start = time.perf_counter()
-    times = interleaved(fns, repeat)
+    times, _ = interleaved(fns, repeat)
     wall = time.perf_counter() - start
     median = {key: float(np.median(t)) for key, t in times.items()}
+    pass_median = {key: median[("pass", *key)] for key in passes}
 
-    print("Floor passes (median; GB/s = bytes / time):")
-    for key, (nbytes, _) in passes.items():
-        kind, name, threads, label = key
-        what = f"{kind} {name}" if name else kind
-        t = median[("pass", *key)]
-        print(
-            f"  {what:<14}{label:<32}{threads:>2} thr {nbytes / 1e6:>8.1f} MB "
-            f"{t * 1e3:>9.2f} ms {nbytes / t / 1e9:>7.1f} GB/s"
-        )
+    print_passes(passes, pass_median, widths=(14, 32))
     for name, out in outputs.items():
         print(
             f"  (a new {name} output array, np.empty then fill(0), page faults "
             f"included: {median['fresh', name] * 1e3:.2f} ms for {out.nbytes / 1e6:.1f} MB; "
             "transform pays it, the floor does not)"
         )
-    floors = {}
-    for name in outputs:
-        for threads in thread_counts:
-            allowed = [
-                (kind, median[("pass", kind, r, thr, label)])
-                for kind, r, thr, label in passes
-                if thr <= threads and r in (name, None)
-            ]
-            best_read = min(t for k, t in allowed if k == "read")
-            best_write = min(t for k, t in allowed if k == "write")
-            fused = [t for k, t in allowed if k == "fused"]
-            floors[name, threads] = min([best_read + best_write, *fused])
+    floor = floors(pass_median, outputs, thread_counts)
     print("\nFloor (fastest read + write or fused pass, at most that many threads):")
-    for (name, threads), t in floors.items():
+    for (name, threads), t in floor.items():
         nbytes = X.nbytes + outputs[name].nbytes
         print(
             f"  {name:<7}{threads:>2} thr: {nbytes / 1e6:.1f} MB in {t * 1e3:.2f} ms "
@@ -339,7 +317,7 @@ def main(argv=None):
     for label, (name, threads, n, _) in rows.items():
         t = times["row", label]
         spread = (max(t) - min(t)) / median["row", label]
-        per_event_floor = floors[name, threads] / n_events
+        per_event_floor = floor[name, threads] / n_events
         print(
             f"{label:<44}{threads:>8}{rates[label]:>12,.0f}{spread:>8.0%}"
             f"{rates[label] / rates[f'{name}: matplotlib per event']:>9.1f}"

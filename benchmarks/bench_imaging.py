@@ -44,6 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import capped, fill_new, floor_kernels, floors, interleaved, print_passes
+
 from hepclf import JetImager
 from hepclf.datasets import load_top_tagging
 
@@ -92,77 +95,6 @@ def to_ptetaphi(X):
     lead = phi[np.arange(len(phi)), pt.argmax(axis=1)][:, np.newaxis]
     phi = np.where(pt > 0, np.mod(phi - lead + np.pi, 2 * np.pi) - np.pi, 0.0)
     return np.stack([pt, eta, phi], axis=-1)
-
-
-def capped(fn, threads):
-    """``fn`` with numba capped at ``threads`` while it runs (``None``: as it is)."""
-    if threads is None:
-        return fn
-    import numba
-
-    def run():
-        before = numba.get_num_threads()
-        numba.set_num_threads(threads)
-        try:
-            return fn()
-        finally:
-            numba.set_num_threads(before)
-
-    return run
-
-
-def interleaved(fns, repeat):
-    """Times of every function: one untimed call each, then ``repeat`` rounds.
-
-    Each round calls every function once, in the same order, so a machine that
-    slows down or speeds up during the run does so for every row alike.
-    """
-    for fn in fns.values():
-        fn()
-    times = {key: [] for key in fns}
-    for _ in range(repeat):
-        for key, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - start)
-    return times
-
-
-def floor_kernels():
-    """numba passes over raw memory: a reduction, a zero fill and both per jet."""
-    import numba
-
-    @numba.njit(parallel=True, fastmath=True, nogil=True)
-    def read(flat, n_blocks):
-        step = -(-flat.size // n_blocks)
-        partial = np.zeros(n_blocks, dtype=np.float32)
-        for b in numba.prange(n_blocks):
-            total = np.float32(0)
-            for i in range(b * step, min(flat.size, (b + 1) * step)):
-                total += flat[i]
-            partial[b] = total
-        return partial.sum()
-
-    @numba.njit(parallel=True, nogil=True)
-    def write(flat, n_blocks):
-        step = -(-flat.size // n_blocks)
-        for b in numba.prange(n_blocks):
-            for i in range(b * step, min(flat.size, (b + 1) * step)):
-                flat[i] = 0
-
-    @numba.njit(parallel=True, fastmath=True, nogil=True)
-    def per_jet(inp, out):  # inp (n_jets, k), out (n_jets, n_pixels)
-        sums = np.empty(inp.shape[0], dtype=np.float32)
-        for j in numba.prange(inp.shape[0]):
-            total = np.float32(0)
-            for i in range(inp.shape[1]):
-                total += inp[j, i]
-            sums[j] = total
-            for i in range(out.shape[1]):
-                out[j, i] = 0
-        return sums
-
-    return read, write, per_jet
 
 
 def main(argv=None):
@@ -239,10 +171,6 @@ def main(argv=None):
                 capped(lambda: write(out_flat, blocks), threads),
             )
 
-    def fresh_output():  # what a function returning a new array pays on top
-        new = np.empty_like(out)
-        new.fill(0)
-
     # ---- the imagers and the per-jet loops --------------------------------------
     pixelate = load_pixelate(args.energyflow)
 
@@ -310,38 +238,20 @@ def main(argv=None):
         warm.transform(jets)
 
     fns = {("pass", *key): fn for key, (_, fn) in passes.items()}
-    fns["fresh"] = fresh_output
+    fns["fresh"] = lambda: fill_new(out)
     fns.update({("row", label): fn for label, (_, _, fn) in rows.items()})
-    times = interleaved(fns, repeat)
+    times, _ = interleaved(fns, repeat)
     median = {key: float(np.median(t)) for key, t in times.items()}
+    pass_median = {key: median[("pass", *key)] for key in passes}
 
-    print("Floor passes (median; GB/s = bytes / time):")
-    for key, (nbytes, _) in passes.items():
-        kind, name, threads, label = key
-        what = f"{kind} {name}" if name else kind
-        t = median[("pass", *key)]
-        print(
-            f"  {what:<16}{label:<34}{threads:>2} thr {nbytes / 1e6:>8.1f} MB "
-            f"{t * 1e3:>9.2f} ms {nbytes / t / 1e9:>7.1f} GB/s"
-        )
+    print_passes(passes, pass_median, widths=(16, 34))
     print(
         f"  (a new output array, np.empty then fill(0), page faults included: "
         f"{median['fresh'] * 1e3:.2f} ms for {out.nbytes / 1e6:.1f} MB)"
     )
-    floors = {}
-    for name in inputs:
-        for threads in thread_counts:
-            allowed = [
-                (kind, median[("pass", kind, n, thr, label)])
-                for kind, n, thr, label in passes
-                if thr <= threads and n in (name, None)
-            ]
-            best_read = min(t for k, t in allowed if k == "read")
-            best_write = min(t for k, t in allowed if k == "write")
-            fused = [t for k, t in allowed if k == "fused"]
-            floors[name, threads] = min([best_read + best_write, *fused])
+    floor = floors(pass_median, inputs, thread_counts)
     print("\nFloor (fastest read + write or fused pass, at most that many threads):")
-    for (name, threads), t in floors.items():
+    for (name, threads), t in floor.items():
         nbytes = inputs[name].nbytes + out.nbytes
         print(
             f"  {name:<9}{threads:>2} thr: {nbytes / 1e6:.1f} MB in {t * 1e3:.2f} ms "
@@ -364,7 +274,7 @@ def main(argv=None):
         print(
             f"{label:<40}{threads:>8}{rates[label]:>11,.0f}{spread:>8.0%}"
             f"{rates[label] / loops[name]:>8.1f}"
-            f"{median['row', label] / floors[name, threads]:>9.2f}"
+            f"{median['row', label] / floor[name, threads]:>9.2f}"
         )
     print(
         "\nx loop: jets/s over the per-jet loop's on the same input format; x floor: "

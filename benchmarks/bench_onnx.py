@@ -23,7 +23,7 @@ epoch on the bundled sample: the speed does not depend on the weights).
 from __future__ import annotations
 
 import argparse
-import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,29 +34,12 @@ import onnxruntime as ort
 import torch
 from sklearn.pipeline import make_pipeline
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import interleaved
+
 from hepclf import CNNClassifier, JetImager
 from hepclf.datasets import load_top_tagging
 from hepclf.export import export_onnx
-
-
-def interleaved(fns, repeat):
-    """Times and minor page faults of every function, per timed call.
-
-    One untimed call of each, then ``repeat`` rounds that call each once in
-    turn, so a drift of the machine's speed hits every row alike.
-    """
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    faults = [0] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-            faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-    return times, [f / repeat for f in faults]
 
 
 def per_jet(fn, X):
@@ -135,9 +118,10 @@ def main(argv=None):
         f"{'method':<22}{'jets/call':>10}{'jets':>7}{'s':>9}{'jets/s':>11}"
         f"{'speed-up':>10}{'spread':>8}{'faults/jet':>12}"
     )
-    times, faults = interleaved([fn for *_, fn in rows], args.repeat)
+    times, faults = interleaved(dict(enumerate(fn for *_, fn in rows)), args.repeat)
     base = {}
-    for (method, batch, data, _), t, f in zip(rows, times, faults, strict=True):
+    for i, (method, batch, data, _) in enumerate(rows):
+        t, f = times[i], faults[i]
         seconds = float(np.median(t))
         rate = len(data) / seconds
         base.setdefault(batch, rate)

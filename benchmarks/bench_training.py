@@ -23,13 +23,17 @@ Run: ``python benchmarks/bench_training.py [--n-images 10000] [--epochs 3]``
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import interleaved
 
 from hepclf import CNNClassifier, JetImager
 from hepclf.datasets import load_top_tagging
@@ -74,26 +78,6 @@ def hand_written_predict(model, X, batch_size, device):
 
 def epoch_times(net):
     return [row["dur"] for row in net.history_]
-
-
-def interleaved(fns, repeat):
-    """Times and minor page faults of every function, per timed call.
-
-    One untimed call of each, then ``repeat`` rounds that call each once in
-    turn, so a drift of the machine's speed hits every row alike.
-    """
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    faults = [0] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-            faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-    return times, [f / repeat for f in faults]
 
 
 def main(argv=None):
@@ -152,21 +136,22 @@ def main(argv=None):
     for name, t in rows:
         print(f"{name:<30}{t:>10.2f}{len(X) / t:>12,.0f}{t / base:>8.2f}")
 
-    names = ["hand-written PyTorch loop", "hepclf CNNClassifier"]
     times, faults = interleaved(
-        [
-            lambda: hand_written_predict(model, X, args.batch_size, args.device),
-            lambda: clf.predict_proba(X),
-        ],
+        {
+            "hand-written PyTorch loop": lambda: hand_written_predict(
+                model, X, args.batch_size, args.device
+            ),
+            "hepclf CNNClassifier": lambda: clf.predict_proba(X),
+        },
         args.repeat,
     )
     print(
         f"\n{'inference (predict_proba)':<30}{'s':>10}{'images/s':>12}{'ratio':>8}"
         f"{'spread':>8}{'faults/image':>14}"
     )
-    base = np.median(times[0])
-    for name, ts, f in zip(names, times, faults, strict=True):
-        t = np.median(ts)
+    base = np.median(times["hand-written PyTorch loop"])
+    for name, ts in times.items():
+        t, f = np.median(ts), faults[name]
         print(
             f"{name:<30}{t:>10.2f}{len(X) / t:>12,.0f}{t / base:>8.2f}"
             f"{(max(ts) - min(ts)) / t:>8.0%}{f / len(X):>14.1f}"

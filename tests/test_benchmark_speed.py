@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -22,6 +24,108 @@ def pixelate(jet, npix=33, img_width=0.8, nb_chan=1, norm=True):
     return image / image.sum() if norm and image.sum() > 0 else image
 """
 
+FLOOR = r"^  {} +\d thr: [\d.]+ MB in [\d.]+ ms = [\d.]+ GB/s, [\d,]+ {}/s$"
+
+# script: (arguments, module it needs, tables, patterns the output must match).
+# tables: header -> (the value columns that end the header line, the labels of
+# the rows: all of them in order (a list), or some of them (a set)).
+RUNS = {
+    "bench_imaging": (
+        ["--n-jets", "64", "--repeat", "1", "--energyflow", "{fake}"],
+        None,
+        {
+            "method": (
+                ["threads", "jets/s", "spread", "x loop", "x floor"],
+                {
+                    "energyflow pixelate, per-jet loop",
+                    "energyflow loop, (E,px,py,pz)",
+                    "NumPy engine: centre+norm",
+                    "NumPy engine: full recipe",
+                    "NumPy engine: full, (E,px,py,pz)",
+                    "NumPy engine's scatter step (bincount)",
+                },
+            )
+        },
+        [
+            r"^  read ptetaphi +NumPy sum +1 thr +[\d.]+ MB +[\d.]+ ms +[\d.]+ GB/s$",
+            r"^  write +NumPy out\.fill\(0\) +1 thr .* GB/s$",
+            r"^  \(a new output array, np\.empty then fill\(0\), page faults",
+            FLOOR.format("ptetaphi", "jets"),
+            FLOOR.format("epxpypz ", "jets"),
+            r"^mean fraction of jet pT inside the 1\.6x1\.6 window: 0\.\d{4}$",
+        ],
+    ),
+    "bench_event_imaging": (
+        ["--n-events", "16", "--n-slow", "4", "--repeat", "1"],
+        "matplotlib",
+        {
+            "method": (
+                ["threads", "events/s", "spread", "x mpl", "x floor"],
+                {
+                    f"{recipe}: {row}"
+                    for recipe in ("hepclf", "seed")
+                    for row in (
+                        "EventImager NumPy engine",
+                        "naive full-canvas NumPy",
+                        "matplotlib per event",
+                    )
+                },
+            )
+        },
+        [
+            r"^  read +NumPy sum +1 thr +[\d.]+ MB +[\d.]+ ms +[\d.]+ GB/s$",
+            r"^  write seed +NumPy out\.fill\(0\) +1 thr .* GB/s$",
+            r"^  \(a new hepclf output array, np\.empty then fill\(0\), page faults",
+            FLOOR.format("hepclf", "events"),
+            FLOOR.format("seed  ", "events"),
+            r"^seed preset vs matplotlib on 4 events: ",
+            r"pixels differing in occupancy 0$",
+        ],
+    ),
+    "bench_onnx": (
+        ["--n-jets", "40", "--n-single", "4", "--repeat", "1"],
+        "onnxruntime",
+        {
+            "method": (
+                ["jets", "s", "jets/s", "speed-up", "spread", "faults/jet"],
+                [
+                    "pipe.predict_proba all",
+                    "ONNX Runtime all",
+                    "pipe.predict_proba 1",
+                    "ONNX Runtime 1",
+                ],
+            )
+        },
+        [r"max \|ONNX - predict_proba\| = \d"],
+    ),
+    "bench_training": (
+        [
+            "--n-images",
+            "64",
+            "--epochs",
+            "1",
+            "--repeat",
+            "1",
+            "--batch-size",
+            "32",
+            "--skip-skorch-default",
+        ],
+        None,
+        {
+            header: (columns, ["hand-written PyTorch loop", "hepclf CNNClassifier"])
+            for header, columns in [
+                ("training (median epoch)", ["s/epoch", "images/s", "ratio"]),
+                (
+                    "inference (predict_proba)",
+                    ["s", "images/s", "ratio", "spread", "faults/image"],
+                ),
+            ]
+        },
+        [r"^inference: batch 32, one untimed call each, then 1 interleaved"],
+    ),
+}
+SLOW = {"bench_imaging", "bench_event_imaging", "bench_onnx"}
+
 
 def _load_script(name):
     spec = importlib.util.spec_from_file_location(
@@ -33,7 +137,7 @@ def _load_script(name):
 
 
 def _table(out, header):
-    """The rows of the table that starts at the line beginning with ``header``."""
+    """The header line and rows of the table whose header starts with ``header``."""
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(header))
     rows = []
@@ -41,87 +145,88 @@ def _table(out, header):
         if not line.strip():
             break
         rows.append(line)
-    return rows
+    return lines[start], rows
 
 
-@pytest.mark.slow
-def test_bench_imaging(tmp_path, capsys):
+def _number(text):
+    return float(text.replace(",", "").removesuffix("%"))
+
+
+@pytest.mark.parametrize(
+    "script",
+    [pytest.param(s, marks=pytest.mark.slow) if s in SLOW else s for s in RUNS],
+)
+def test_benchmark_runs(script, tmp_path, capsys):
+    argv, needs, tables, patterns = RUNS[script]
+    if needs:
+        pytest.importorskip(needs)
     fake = tmp_path / "image_utils.py"
     fake.write_text(FAKE_IMAGE_UTILS)
-    bench = _load_script("bench_imaging")
-    bench.main(["--n-jets", "64", "--repeat", "1", "--energyflow", str(fake)])
+    _load_script(script).main([a.format(fake=fake) for a in argv])
     out = capsys.readouterr().out
-    rows = _table(out, "method")
-    labels = [row[:40].strip() for row in rows]
-    assert "energyflow pixelate, per-jet loop" in labels
-    assert "NumPy engine: full recipe" in labels
-    assert "NumPy engine's scatter step (bincount)" in labels
-    for row in rows:  # jets/s, x loop and x floor are positive numbers
-        *_, rate, spread, x_loop, x_floor = row.split()
-        assert float(rate.replace(",", "")) > 0
-        assert spread.endswith("%")
-        assert float(x_loop) > 0
-        assert float(x_floor) > 0
-    floors = [line for line in out.splitlines() if " thr: " in line]
-    assert floors
-    assert all("GB/s" in line for line in floors)
+    for header, (columns, labels) in tables.items():
+        head, rows = _table(out, header)
+        assert " ".join(head.split()).endswith(" ".join(columns)), head
+        found = []
+        for row in rows:
+            words = row.split()
+            label, values = words[: -len(columns)], words[-len(columns) :]
+            found.append(" ".join(label))
+            for column, value in zip(columns, values, strict=True):
+                # times and spreads round to 0 at these sizes; the rest cannot
+                low = 0 if column in ("s", "spread") or "faults" in column else 1e-12
+                assert _number(value) >= low, (row, column)
+        if isinstance(labels, list):
+            assert found == labels
+        else:
+            assert labels <= set(found), labels - set(found)
+    for pattern in patterns:
+        assert re.search(pattern, out, re.MULTILINE), pattern
 
 
-def test_bench_training(capsys):
-    bench = _load_script("bench_training")
-    bench.main(
-        [
-            "--n-images",
-            "64",
-            "--epochs",
-            "1",
-            "--repeat",
-            "1",
-            "--batch-size",
-            "32",
-            "--skip-skorch-default",
-        ]
+def test_interleaved_warms_up_then_calls_each_once_per_round():
+    timing = _load_script("_timing")
+    calls = []
+
+    def allocate():  # 64 MiB of fresh memory: page faults on first touch
+        calls.append("allocate")
+        np.ones(2**23)
+
+    times, faults = timing.interleaved(
+        {"noop": lambda: calls.append("noop"), "allocate": allocate}, repeat=3
     )
-    out = capsys.readouterr().out
-    assert len(_table(out, "training (median epoch)")) == 2
-    rows = _table(out, "inference (predict_proba)")
-    assert [row[:30].strip() for row in rows] == [
-        "hand-written PyTorch loop",
-        "hepclf CNNClassifier",
-    ]
+    assert calls == ["noop", "allocate"] * 4
+    assert {name: len(t) for name, t in times.items()} == {"noop": 3, "allocate": 3}
+    assert all(t >= 0 for ts in times.values() for t in ts)
+    # 16384 pages of 4 KiB, or 32 huge pages of 2 MiB (measured: 544)
+    assert faults["allocate"] >= 16
+    assert faults["noop"] < faults["allocate"] / 4
 
 
-@pytest.mark.slow
-def test_bench_onnx(capsys):
-    pytest.importorskip("onnxruntime")
-    bench = _load_script("bench_onnx")
-    bench.main(["--n-jets", "40", "--n-single", "4", "--repeat", "1"])
-    out = capsys.readouterr().out
-    rows = _table(out, "method")
-    assert [row.split()[-7] for row in rows] == ["all", "all", "1", "1"]
-    assert "max |ONNX - predict_proba|" in out
+def test_capped_limits_numba_threads_while_it_runs():
+    numba = pytest.importorskip("numba")
+    timing = _load_script("_timing")
+    before = numba.get_num_threads()
+    assert timing.capped(numba.get_num_threads, 1)() == 1
+    assert numba.get_num_threads() == before
+    fn = numba.get_num_threads
+    assert timing.capped(fn, None) is fn
 
 
-@pytest.mark.slow
-def test_bench_event_imaging(capsys):
-    pytest.importorskip("matplotlib")
-    bench = _load_script("bench_event_imaging")
-    bench.main(["--n-events", "16", "--n-slow", "4", "--repeat", "1"])
-    out = capsys.readouterr().out
-    rows = _table(out, "method")
-    labels = [row[:44].strip() for row in rows]
-    for recipe in ("hepclf", "seed"):
-        assert f"{recipe}: EventImager NumPy engine" in labels
-        assert f"{recipe}: naive full-canvas NumPy" in labels
-        assert f"{recipe}: matplotlib per event" in labels
-    for row in rows:  # events/s, x matplotlib and x floor are positive numbers
-        *_, rate, spread, x_mpl, x_floor = row.split()
-        assert float(rate.replace(",", "")) > 0
-        assert spread.endswith("%")
-        assert float(x_mpl) > 0
-        assert float(x_floor) > 0
-    floors = [line for line in out.splitlines() if " thr: " in line]
-    assert len(floors) >= 2
-    assert all("GB/s" in line for line in floors)
-    assert "seed preset vs matplotlib on 4 events" in out
-    assert "pixels differing in occupancy 0" in out
+def test_floors_take_the_fastest_read_plus_write_or_fused_pass():
+    timing = _load_script("_timing")
+    median = {
+        ("read", None, 1, "sum"): 1.0,  # serves every name
+        ("read", None, 2, "parallel sum"): 0.2,
+        ("write", "a", 1, "fill"): 2.0,
+        ("write", "b", 1, "fill"): 5.0,
+        ("fused", "a", 2, "both"): 2.5,
+        ("fused", "b", 2, "both"): 4.0,
+        ("read", "b", 1, "other input"): 0.5,
+    }
+    assert timing.floors(median, ["a", "b"], [1, 2]) == {
+        ("a", 1): 3.0,  # nothing faster with one thread
+        ("a", 2): pytest.approx(2.2),  # the parallel read + write beats fused 2.5
+        ("b", 1): 5.5,  # b's own read
+        ("b", 2): 4.0,  # fused beats 0.2 + 5.0
+    }

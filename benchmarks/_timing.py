@@ -1,0 +1,159 @@
+"""Timing helpers shared by the speed benchmarks (``bench_*.py``).
+
+* ``interleaved``: time named functions in interleaved rounds, with the minor
+  page faults of the timed calls;
+* ``capped``: run a function with numba limited to a number of threads;
+* the memory-traffic floor of the imaging benchmarks: ``floor_kernels`` (numba
+  passes over raw memory), ``print_passes`` (their table) and ``floors`` (the
+  fastest read + write, or fused pass, for each output and thread count);
+* ``fill_new``: what a function that returns a new array pays on top of
+  writing into one that exists (page faults).
+
+The scripts import it with their own folder on ``sys.path``, which works both
+when they run as scripts and when tests load them by path.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+
+
+def interleaved(fns, repeat):
+    """Times and minor page faults of every function, per timed call.
+
+    ``fns`` maps names to functions called without arguments. One untimed call
+    of each (compilation, caches, first touch of memory), then ``repeat``
+    rounds that call each once in turn, in the same order, so a drift of the
+    machine's speed hits every row alike. Returns ``(times, faults)``: for each
+    name, the list of the ``repeat`` times in seconds, and the mean number of
+    minor page faults (each a fresh page of memory the kernel had to zero) of
+    its timed calls.
+    """
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
+    faults = dict.fromkeys(fns, 0)
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+            faults[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    return times, {name: f / repeat for name, f in faults.items()}
+
+
+def capped(fn, threads):
+    """``fn`` with numba capped at ``threads`` while it runs (``None``: as it is)."""
+    if threads is None:
+        return fn
+    import numba
+
+    def run():
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            return fn()
+        finally:
+            numba.set_num_threads(before)
+
+    return run
+
+
+def fill_new(like):
+    """A new array like ``like``, filled with zeros: np.empty, then fill(0).
+
+    Timed beside the floor, it is what a function returning a new array pays on
+    top of writing into one that exists (the page faults of fresh memory).
+    """
+    new = np.empty_like(like)
+    new.fill(0)
+
+
+def floor_kernels():
+    """numba passes over raw memory: a reduction, a zero fill and both per item.
+
+    Returns ``(read, write, per_item)``: ``read(flat, n_blocks)`` sums a 1-D
+    array in ``n_blocks`` parallel blocks, ``write(flat, n_blocks)`` writes
+    zeros into one, and ``per_item(inp, out)`` does both row by row for a 2-D
+    input ``(n_items, k)`` and output ``(n_items, n_pixels)``.
+    """
+    import numba
+
+    @numba.njit(parallel=True, fastmath=True, nogil=True)
+    def read(flat, n_blocks):
+        step = -(-flat.size // n_blocks)
+        partial = np.zeros(n_blocks, dtype=np.float32)
+        for b in numba.prange(n_blocks):
+            total = np.float32(0)
+            for i in range(b * step, min(flat.size, (b + 1) * step)):
+                total += flat[i]
+            partial[b] = total
+        return partial.sum()
+
+    @numba.njit(parallel=True, nogil=True)
+    def write(flat, n_blocks):
+        step = -(-flat.size // n_blocks)
+        for b in numba.prange(n_blocks):
+            for i in range(b * step, min(flat.size, (b + 1) * step)):
+                flat[i] = 0
+
+    @numba.njit(parallel=True, fastmath=True, nogil=True)
+    def per_item(inp, out):
+        sums = np.empty(inp.shape[0], dtype=np.float32)
+        for j in numba.prange(inp.shape[0]):
+            total = np.float32(0)
+            for i in range(inp.shape[1]):
+                total += inp[j, i]
+            sums[j] = total
+            for i in range(out.shape[1]):
+                out[j, i] = 0
+        return sums
+
+    return read, write, per_item
+
+
+def print_passes(passes, median, widths):
+    """Print the floor passes: what, label, threads, MB, ms and GB/s.
+
+    ``passes`` maps ``(kind, name or None, threads, label)`` to ``(bytes,
+    function)``; ``median`` maps the same keys to seconds; ``widths`` are the
+    widths of the "kind name" and label columns.
+    """
+    print("Floor passes (median; GB/s = bytes / time):")
+    for key, (nbytes, _) in passes.items():
+        kind, name, threads, label = key
+        what = f"{kind} {name}" if name else kind
+        t = median[key]
+        print(
+            f"  {what:<{widths[0]}}{label:<{widths[1]}}{threads:>2} thr "
+            f"{nbytes / 1e6:>8.1f} MB {t * 1e3:>9.2f} ms {nbytes / t / 1e9:>7.1f} GB/s"
+        )
+
+
+def floors(median, names, thread_counts):
+    """The floor's time for every name and thread count.
+
+    ``median`` maps the floor passes ``(kind, name or None, threads, label)``,
+    ``kind`` one of ``"read"`` (the input), ``"write"`` (the output) or
+    ``"fused"`` (both), to their median time; a pass whose name is ``None``
+    serves every name. The floor of ``(name, threads)`` is the fastest read plus
+    the fastest write, or the fastest fused pass, among the passes of that name
+    run with at most ``threads`` threads.
+    """
+    out = {}
+    for name in names:
+        for threads in thread_counts:
+            allowed = [
+                (kind, t)
+                for (kind, n, thr, _), t in median.items()
+                if thr <= threads and n in (name, None)
+            ]
+            best_read = min(t for k, t in allowed if k == "read")
+            best_write = min(t for k, t in allowed if k == "write")
+            fused = [t for k, t in allowed if k == "fused"]
+            out[name, threads] = min([best_read + best_write, *fused])
+    return out
