@@ -15,8 +15,19 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
-from hepclf import CNNClassifier, JetImager, SubstructureFeatures, load_model
-from hepclf.datasets import load_top_tagging, write_top_tagging
+from hepclf import (
+    CNNClassifier,
+    EventFeatures,
+    JetImager,
+    SubstructureFeatures,
+    load_model,
+)
+from hepclf.datasets import (
+    load_nanoaod,
+    load_top_tagging,
+    make_events,
+    write_top_tagging,
+)
 
 DOC = Path(__file__).parents[1] / "docs" / "user_guide" / "bad_input.rst"
 TINY = {
@@ -401,6 +412,97 @@ CASES += [
         'EventImager(channels=("jet", "jet"))',
         lambda t: event_imager(channels=("jet", "jet")).fit(event_objects()),
         (InvalidParameterError, "The 'channels' parameter of EventImager must be"),
+    ),
+]
+
+
+# -- event files, features and the object transformer --------------------------------
+def nanoaod_without_electrons(tmp_path):
+    """A NanoAOD-style file with MET and event ids but no Electron branches."""
+    pytest.importorskip("uproot")
+    from hepclf.datasets import write_nanoaod
+
+    n = 2
+    return write_nanoaod(
+        tmp_path / "nano.root",
+        {
+            "run": np.ones(n, np.uint32),
+            "luminosityBlock": np.ones(n, np.uint32),
+            "event": np.arange(n, dtype=np.uint64),
+            "genWeight": np.ones(n, np.float32),
+            "MET_pt": np.ones(n, np.float32),
+            "MET_phi": np.zeros(n, np.float32),
+        },
+    )
+
+
+def not_root(tmp_path):
+    path = tmp_path / "events.root"
+    path.write_bytes(b"not a ROOT file")
+    return path
+
+
+def object_classifier():
+    from hepclf.models import ObjectTransformer  # noqa: F401 (registers the module)
+
+    return CNNClassifier(
+        "object_transformer", max_epochs=1, module__dim=8, module__n_heads=2
+    )
+
+
+def event_labels(n=6):
+    return np.arange(n) % 3
+
+
+CASES += [
+    (
+        "nanoaod-missing-branch",
+        "a NanoAOD file without a branch the selection needs",
+        lambda t: load_nanoaod(nanoaod_without_electrons(t)),
+        (ValueError, "tree 'Events' has no branch 'Electron_pt' (nor 'Electron.pt')"),
+    ),
+    (
+        "nanoaod-not-root",
+        "a file that is not ROOT given to load_nanoaod",
+        lambda t: load_nanoaod(not_root(t)),
+        (ValueError, "could not be opened as a ROOT file"),
+    ),
+    (
+        "nanoaod-no-file",
+        "a path or glob that matches no file given to load_nanoaod",
+        lambda t: load_nanoaod(t / "nothere.root"),
+        (FileNotFoundError, "nothere.root: no such file"),
+    ),
+    (
+        "make-events-process",
+        'make_events("qcd", 10): a process it does not generate',
+        lambda t: make_events("qcd", 10),
+        (
+            ValueError,
+            "make_events: unknown process 'qcd'; known: ['dy', 'ttbar', 'wjets']",
+        ),
+    ),
+    (
+        "event-features-unknown-type",
+        "an object type code EventFeatures does not know",
+        lambda t: EventFeatures().fit_transform(
+            with_value(event_objects(), (4, 0, 0), 9)
+        ),
+        (ValueError, "EventFeatures: unknown object type code 9 in event 4"),
+    ),
+    (
+        "objects-feature-count",
+        'event objects with 3 features given to CNNClassifier("object_transformer")',
+        lambda t: object_classifier().fit(event_objects()[:, :, :3], event_labels()),
+        (ValueError, "CNNClassifier: expected 4 or 5 features per object"),
+    ),
+    (
+        "objects-unknown-type",
+        'an unknown object type code given to CNNClassifier("object_transformer")',
+        lambda t: object_classifier().fit(
+            with_value(event_objects(), (4, 0, 0), 9), event_labels()
+        ),
+        (ValueError, "CNNClassifier: unknown object type code 9 in event 4"),
     ),
 ]
 
