@@ -507,6 +507,31 @@ CASES += [
 ]
 
 
+def transfer_fit(tmp_path, **module):
+    pytest.importorskip("torchvision")
+    X, y = images(n=6)
+    params = {f"module__{k}": v for k, v in module.items()}
+    return CNNClassifier("transfer", max_epochs=1, **params).fit(
+        np.repeat(X, 3, axis=1), y[:6] % 2
+    )
+
+
+CASES += [
+    (
+        "transfer-missing-weights",
+        'CNNClassifier("transfer", module__weights=<a file that does not exist>)',
+        lambda t: transfer_fit(t, weights=str(t / "resnet18.pt")),
+        (ValueError, "resnet18.pt does not exist, and"),
+    ),
+    (
+        "transfer-unknown-backbone",
+        'CNNClassifier("transfer", module__backbone="alexnet")',
+        lambda t: transfer_fit(t, backbone="alexnet"),
+        (ValueError, "TransferNet: unknown backbone 'alexnet'; available: "),
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("row", "what", "call", "outcome"), CASES, ids=[c[0] for c in CASES]
 )
