@@ -133,7 +133,7 @@ OBJECT_VARIANTS = {
 }
 
 #: The object-transformer variant chosen on the validation events.
-BEST_OBJECTS = "objects"
+BEST_OBJECTS = "objects_dim64"
 
 DESCRIPTIONS = {
     "hgb": "HGB on EventFeatures, tuned (baseline)",
