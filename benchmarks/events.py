@@ -20,7 +20,9 @@ generated events and scores them on the same held-out events:
   ``"seed"`` imager preset (RGB rings) at ``--seed-npix`` pixels, the seed's
   head, raw 0-255 input, Adam (lr 1e-3) or RMSprop (lr 1e-4), the first
   ``1 - fraction`` of the backbone frozen and frozen BatchNorm layers left in
-  training mode, as Keras did (``--seed-grid`` runs the grid).
+  training mode, as Keras did (``--seed-grid`` runs the grid);
+  ``seedfix:...`` the same with frozen BatchNorm layers kept in evaluation
+  mode and a learned input BatchNorm instead of raw 0-255 values.
 
 Protocol: three samples from independent generator seeds, ``train``, ``val``
 and ``test``, each balanced (the same number of selected events per class).
@@ -307,8 +309,11 @@ def build_seed(name, *, epochs, seed, npix, weights=None):
     scaled from the seed's 3.1 px at 224), the seed's head, raw 0-255 input,
     and frozen BatchNorm layers in training mode, as in Keras.
     """
-    _, backbone, optimizer, fraction = name.split(":")
+    recipe, backbone, optimizer, fraction = name.split(":")
     opt, lr = SEED_OPTIMIZERS[optimizer]
+    # "seedfix:": the same, with frozen BatchNorm layers kept in evaluation
+    # mode and the input normalised by a learned BatchNorm
+    fixed = recipe == "seedfix"
     return make_pipeline(
         EventImager(preset="seed", npix=npix, line_width=max(1.0, 3.11 * npix / 224)),
         CNNClassifier(
@@ -317,8 +322,8 @@ def build_seed(name, *, epochs, seed, npix, weights=None):
             module__weights=weights,
             module__unfrozen_fraction=float(fraction),
             module__head="seed",
-            module__normalize=None,
-            module__freeze_batchnorm=False,
+            module__normalize="batchnorm" if fixed else None,
+            module__freeze_batchnorm=fixed,
             optimizer=opt,
             lr=lr,
             max_epochs=epochs,
@@ -356,7 +361,7 @@ def build(name, *, epochs, seed, args, hgb_params=None):
     if name in OBJECT_VARIANTS or name == "best_objects":
         options = OBJECT_VARIANTS[BEST_OBJECTS if name == "best_objects" else name]
         return build_objects(seed=seed, **options)
-    if name.startswith("seed:"):
+    if name.startswith(("seed:", "seedfix:")):
         return build_seed(
             name,
             epochs=args.seed_epochs or epochs,
