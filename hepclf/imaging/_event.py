@@ -242,6 +242,66 @@ _fill_doc = fill_doc(
 )
 
 
+def check_event_objects(X, name, *, offset=0):
+    """Raise ``ValueError`` for bad type codes or pT of padded objects.
+
+    The checks every consumer of event objects shares (``EventImager``,
+    ``EventFeatures``, the ``"objects"`` network input): whole, known type
+    codes; pT not negative; zero pT exactly on padding rows. Messages name
+    ``name`` and the event (``offset`` plus the row in ``X``).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_events, n_objects, >= 2)
+        Finite padded objects; columns 0 and 1 are the type code and the pT.
+    name : str
+        How to call the caller in error messages.
+    offset : int, default=0
+        Index of the first event of ``X`` in the caller's input.
+    """
+    types, pt = X[..., 0], X[..., 1]
+
+    def first(mask):
+        return offset + int(np.argwhere(mask)[0, 0])
+
+    def first_value(mask):
+        return types[tuple(np.argwhere(mask)[0])]
+
+    fractional = types != np.floor(types)
+    if fractional.any():
+        raise ValueError(
+            f"{name}: object type codes must be whole numbers, got "
+            f"{float(first_value(fractional))!r} in event {first(fractional)}"
+        )
+    unknown = (types < 0) | (types > _MAX_CODE)
+    if unknown.any():
+        known = ", ".join(f"{c} ({n})" for n, c in OBJECT_TYPES.items())
+        raise ValueError(
+            f"{name}: unknown object type code {int(first_value(unknown))} in "
+            f"event {first(unknown)}; known codes: 0 (padding), {known} "
+            "(hepclf.imaging.OBJECT_TYPES)"
+        )
+    if (pt < 0).any():
+        raise ValueError(
+            f"{name}: negative transverse momentum in event {first(pt < 0)}"
+        )
+    padding = types == PADDING
+    stray = padding & (pt != 0)
+    if stray.any():
+        raise ValueError(
+            f"{name}: a padding row (type 0) has non-zero pT in event "
+            f"{first(stray)}; give every object its type code "
+            "(hepclf.imaging.OBJECT_TYPES)"
+        )
+    zero = ~padding & (pt == 0)
+    if zero.any():
+        code = int(first_value(zero))
+        raise ValueError(
+            f"{name}: a {_NAMES[code]} (type {code}) has zero pT in event "
+            f"{first(zero)}; only padding rows (type 0) may have zero pT"
+        )
+
+
 class EventImager(PaddedInputMixin, TransformerMixin, BaseEstimator):
     """Draw the reconstructed objects of collision events as images.
 
@@ -519,7 +579,9 @@ class EventImager(PaddedInputMixin, TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _check_objects(X, offset, recipe, name):
+        check_event_objects(X, name, offset=offset)
         types, pt = X[..., 0], X[..., 1]
+        padding = types == PADDING
 
         def first(mask):
             return offset + int(np.argwhere(mask)[0, 0])
@@ -527,39 +589,6 @@ class EventImager(PaddedInputMixin, TransformerMixin, BaseEstimator):
         def first_value(mask):
             return types[tuple(np.argwhere(mask)[0])]
 
-        fractional = types != np.floor(types)
-        if fractional.any():
-            raise ValueError(
-                f"{name}: object type codes must be whole numbers, got "
-                f"{float(first_value(fractional))!r} in event {first(fractional)}"
-            )
-        unknown = (types < 0) | (types > _MAX_CODE)
-        if unknown.any():
-            known = ", ".join(f"{c} ({n})" for n, c in OBJECT_TYPES.items())
-            raise ValueError(
-                f"{name}: unknown object type code {int(first_value(unknown))} in "
-                f"event {first(unknown)}; known codes: 0 (padding), {known} "
-                "(hepclf.imaging.OBJECT_TYPES)"
-            )
-        if (pt < 0).any():
-            raise ValueError(
-                f"{name}: negative transverse momentum in event {first(pt < 0)}"
-            )
-        padding = types == PADDING
-        stray = padding & (pt != 0)
-        if stray.any():
-            raise ValueError(
-                f"{name}: a padding row (type 0) has non-zero pT in event "
-                f"{first(stray)}; give every object its type code "
-                "(hepclf.imaging.OBJECT_TYPES)"
-            )
-        zero = ~padding & (pt == 0)
-        if zero.any():
-            code = int(first_value(zero))
-            raise ValueError(
-                f"{name}: a {_NAMES[code]} (type {code}) has zero pT in event "
-                f"{first(zero)}; only padding rows (type 0) may have zero pT"
-            )
         if not (recipe.rgb or recipe.count):
             # every object's pT below this bound keeps every pixel sum finite
             huge = pt > FLOAT32_MAX / X.shape[1]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from itertools import combinations
 from numbers import Real
-from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
@@ -20,7 +19,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from ..base import PaddedInputMixin
 from ..export._registry import register_graph
-from ..imaging._event import _X_DOC, FIELDS, OBJECT_TYPES, EventImager
+from ..imaging._event import _X_DOC, FIELDS, OBJECT_TYPES, check_event_objects
 from ..kinematics import delta_phi, delta_r, epxpypz
 from ..utils._docstrings import fill_doc
 from ..utils._param_validation import NonEmptySequenceOf
@@ -66,9 +65,6 @@ _TRIPLETS = np.array(list(combinations(range(M3_JETS), 3)))  # (20, 3)
 #: Events computed at once: bounds the memory of the per-object arrays.
 _BLOCK = 1 << 15
 
-#: What EventImager's checks need to know: no float32 pT bound (no images here).
-_PLAIN = SimpleNamespace(rgb=False, count=True)
-
 
 def check_events(X, name: str) -> np.ndarray:
     """Pad and check event objects exactly as ``EventImager`` does.
@@ -102,7 +98,7 @@ def check_event_values(X, name: str) -> None:
     """
     block = max(1, (1 << 22) // max(1, X.shape[1]))
     for start in range(0, len(X), block):
-        EventImager._check_objects(X[start : start + block, :, :2], start, _PLAIN, name)
+        check_event_objects(X[start : start + block, :, :2], name, offset=start)
 
 
 def _leading(mask, pt, k):
