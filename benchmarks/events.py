@@ -733,7 +733,8 @@ def main(argv=None):
     diffs = compare(args.compare, y_eval, results, n_boot=args.n_boot, boot_seed=0)
     header = (
         f"## Events, {args.split} split\n\nTraining events per class {args.sizes}; "
-        f"{len(y_eval):,} {args.split} events (balanced); epochs {args.epochs}; "
+        f"{len(y_eval):,} {args.split} events (balanced); epochs {args.epochs} "
+        f"(seed recipes: {args.seed_epochs or args.epochs}; variants: as named); "
         f"seeds {args.seeds}; ± seeds: std between seeds; ± eval.: bootstrap std over "
         f"the {args.split} events ({args.n_boot} resamples); {_machine()}."
     )
