@@ -61,7 +61,7 @@ def nanoaod_branches(X, weights=None):
 def test_demo_events_writes_model_and_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "demo"
-    argv = ["demo", "events", "--max-epochs", "2", "--npix", "16", "--quiet"]
+    argv = ["demo", "events", "--max-epochs", "5", "--npix", "16", "--quiet"]
     assert main([*argv, "--output-dir", str(out)]) == 0
     text = capsys.readouterr().out
     assert "bundled sample" in text
