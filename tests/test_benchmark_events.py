@@ -93,7 +93,7 @@ def test_small_run_end_to_end(study, tmp_path):
     assert set(rows) == {"hgb", "best_objects"}
     for row in rows.values():
         assert row["n_eval"] == 3 * study.SMALL["n_val"]
-        assert np.allclose(np.sum(row["confusion"], axis=1), 1.0)
+        assert np.allclose(np.sum(row["confusion"], axis=1), 1.0, atol=1e-3)
     assert rows["hgb"]["accuracy"] > 0.6  # three classes: chance is 1/3
     assert (out / "events_val_curve.png").stat().st_size > 5_000
     assert "the seed" in (out / "events_val.md").read_text()
