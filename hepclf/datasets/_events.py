@@ -40,6 +40,7 @@ from ._pythia import (
     INVISIBLE_IDS,
     MAX_BATCH_EVENTS,
     _ChargeLookup,
+    _clustering_input,
     _daughters,
     _flat,
     _last_copy,
@@ -329,17 +330,7 @@ def _batch_events(batch, rng, charge_of, jet_def, det) -> list[dict]:
     flat_p4 = np.concatenate(
         [records.p4[records.event(i)][x] for i, x in enumerate(inputs)]
     )
-    events = ak.unflatten(
-        ak.zip(
-            {
-                "px": flat_p4[:, 1],
-                "py": flat_p4[:, 2],
-                "pz": flat_p4[:, 3],
-                "E": flat_p4[:, 0],
-            }
-        ),
-        counts,
-    )
+    events = _clustering_input(ak, flat_p4, counts)
     clustered_min = 0.5 * det.jet_pt_min
     sequence = fastjet.ClusterSequence(events, jet_def)
     jets = sequence.inclusive_jets(clustered_min)

@@ -109,6 +109,16 @@ def _flat(ak, array) -> np.ndarray:
     return ak.to_numpy(ak.flatten(array, axis=1))
 
 
+def _clustering_input(ak, p4: np.ndarray, counts: np.ndarray):
+    """Per-event awkward records ``(px, py, pz, E)`` for ``fastjet.ClusterSequence``.
+
+    ``p4``: the ``(E, px, py, pz)`` rows of all events, one after the other;
+    ``counts``: the number of rows of each event.
+    """
+    fields = {"px": p4[:, 1], "py": p4[:, 2], "pz": p4[:, 3], "E": p4[:, 0]}
+    return ak.unflatten(ak.zip(fields), counts)
+
+
 def _read_batch(batch) -> _Records:
     """Read the event records of a ``Pythia.nextBatch`` result into NumPy arrays."""
     ak = import_optional("awkward", "generate")

@@ -36,6 +36,7 @@ from ._detector import SimpleDetector, _resolve_detector
 from ._pythia import (
     MAX_BATCH_EVENTS,
     _ChargeLookup,
+    _clustering_input,
     _final_state,
     _flat,
     _make_pythia,
@@ -149,17 +150,7 @@ def _batch_jets(batch, label: int, config: _Config, rng, charge_of, jet_def):
         objects.append(parts)
     n_objects = np.array([len(o) for o in objects])
     flat_objects = np.concatenate(objects)
-    events = ak.unflatten(
-        ak.zip(
-            {
-                "px": flat_objects[:, 1],
-                "py": flat_objects[:, 2],
-                "pz": flat_objects[:, 3],
-                "E": flat_objects[:, 0],
-            }
-        ),
-        n_objects,
-    )
+    events = _clustering_input(ak, flat_objects, n_objects)
     pt_min, pt_max = config.pt_range
     sequence = fastjet.ClusterSequence(events, jet_def)
     jets = sequence.inclusive_jets(pt_min)
