@@ -58,6 +58,34 @@ class Command(NamedTuple):
     run: Callable[[argparse.Namespace], int]
 
 
+def add_training_options(parser, *, npix, lr):
+    """Add the options every kind's training verbs share, with its defaults.
+
+    ``--npix`` (image size), ``--max-epochs``, ``--batch-size``, ``--lr``,
+    ``--device``, ``--seed`` and ``--quiet``.
+    """
+    parser.add_argument(
+        "--npix", type=int, default=npix, help=f"image size (default {npix})"
+    )
+    parser.add_argument(
+        "--max-epochs", type=int, default=10, help="training epochs (default 10)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=128, help="batch size (default 128)"
+    )
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=lr,
+        help=f"learning rate (default {lr:.0e})".replace("e-0", "e-"),
+    )
+    parser.add_argument(
+        "--device", default="auto", help="auto, cpu or cuda (default auto)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def load_task(kind):
     """Import and return the module that provides the commands of ``kind``."""
     return importlib.import_module(TASKS[kind])

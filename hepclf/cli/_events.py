@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from . import Command
+from . import Command, add_training_options
 
 #: Class names of the bundled sample, by label.
 SAMPLE_CLASSES = ("dy", "ttbar", "wjets")
@@ -214,24 +214,6 @@ def generate(args):
     return 0
 
 
-def _add_training_options(parser):
-    parser.add_argument("--npix", type=int, default=32, help="image size (default 32)")
-    parser.add_argument(
-        "--max-epochs", type=int, default=10, help="training epochs (default 10)"
-    )
-    parser.add_argument(
-        "--batch-size", type=int, default=128, help="batch size (default 128)"
-    )
-    parser.add_argument(
-        "--lr", type=float, default=3e-3, help="learning rate (default 3e-3)"
-    )
-    parser.add_argument(
-        "--device", default="auto", help="auto, cpu or cuda (default auto)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
 _DATA_HELP = (
     "one LABEL=FILES per class: NanoAOD ROOT files (a path, a glob in quotes or "
     "a directory's files), e.g. ttbar='ttbar/*.root'"
@@ -244,7 +226,7 @@ def add_demo_arguments(p):
         default="hepclf-demo-events",
         help="where to write (default hepclf-demo-events)",
     )
-    _add_training_options(p)
+    add_training_options(p, npix=32, lr=3e-3)
 
 
 def add_train_arguments(p):
@@ -258,7 +240,7 @@ def add_train_arguments(p):
     p.add_argument(
         "--weighted", action="store_true", help="weight events by their genWeight"
     )
-    _add_training_options(p)
+    add_training_options(p, npix=32, lr=3e-3)
 
 
 def add_evaluate_arguments(p):

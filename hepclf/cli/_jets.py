@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import Command
+from . import Command, add_training_options
 
 WORKING_POINTS = (0.3, 0.5)
 
@@ -149,31 +149,13 @@ def generate(args):
     return 0
 
 
-def _add_training_options(parser):
-    parser.add_argument("--npix", type=int, default=40, help="image size (default 40)")
-    parser.add_argument(
-        "--max-epochs", type=int, default=10, help="training epochs (default 10)"
-    )
-    parser.add_argument(
-        "--batch-size", type=int, default=128, help="batch size (default 128)"
-    )
-    parser.add_argument(
-        "--lr", type=float, default=1e-3, help="learning rate (default 1e-3)"
-    )
-    parser.add_argument(
-        "--device", default="auto", help="auto, cpu or cuda (default auto)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
 def add_demo_arguments(p):
     p.add_argument(
         "--output-dir",
         default="hepclf-demo",
         help="where to write (default hepclf-demo)",
     )
-    _add_training_options(p)
+    add_training_options(p, npix=40, lr=1e-3)
 
 
 def add_train_arguments(p):
@@ -190,7 +172,7 @@ def add_train_arguments(p):
         choices=["train", "val", "test"],
         help="use only rows of this ttv split",
     )
-    _add_training_options(p)
+    add_training_options(p, npix=40, lr=1e-3)
 
 
 def add_evaluate_arguments(p):
