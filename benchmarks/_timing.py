@@ -157,3 +157,17 @@ def floors(median, names, thread_counts):
             fused = [t for k, t in allowed if k == "fused"]
             out[name, threads] = min([best_read + best_write, *fused])
     return out
+
+
+def inference_rate(estimator, X, repeats):
+    """Samples per second of ``predict_proba``: the median of ``repeats`` passes.
+
+    One untimed pass first warms up (allocations, caches, kernel selection).
+    """
+    estimator.predict_proba(X)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        estimator.predict_proba(X)
+        times.append(time.perf_counter() - start)
+    return len(X) / float(np.median(times))

@@ -75,6 +75,9 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import LRScheduler
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import inference_rate
+
 import hepclf
 from hepclf import CNNClassifier, EventFeatures, EventImager
 from hepclf.substructure import EVENT_FEATURES
@@ -416,16 +419,6 @@ def bootstrap(metric, y, proba, *, n_boot, seed, other=None):
     return full, float(np.std(reps, ddof=1))
 
 
-def _inference_rate(estimator, X, repeats):
-    estimator.predict_proba(X)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        estimator.predict_proba(X)
-        times.append(time.perf_counter() - start)
-    return len(X) / float(np.median(times))
-
-
 def summarise(name, size, y, probas, train_s, rates, *, n_boot, boot_seed):
     row = {
         "model": name,
@@ -708,7 +701,7 @@ def main(argv=None):
             train_s.append(time.perf_counter() - start)
             probas.append(est.predict_proba(X_eval))
             rates.append(
-                _inference_rate(est, X_eval, args.timing_repeats)
+                inference_rate(est, X_eval, args.timing_repeats)
                 if args.timing_repeats and seed == seeds[0]
                 else None
             )

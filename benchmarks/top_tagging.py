@@ -81,6 +81,9 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, LRScheduler
 from tqdm.auto import tqdm
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import inference_rate
+
 import hepclf
 from hepclf import CNNClassifier, ConstituentSequencer, JetImager
 from hepclf.datasets import load_top_tagging, make_top_tagging
@@ -600,29 +603,13 @@ def file_jets(paths, split, n):
 # --------------------------------------------------------------------------
 
 
-def _inference_rate(estimator, X, repeats):
-    """Jets per second of ``predict_proba``: the median of ``repeats`` passes.
-
-    One untimed pass first warms up (allocations, caches, kernel selection).
-    """
-    estimator.predict_proba(X)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        estimator.predict_proba(X)
-        times.append(time.perf_counter() - start)
-    return len(X) / float(np.median(times))
-
-
 def fit_and_score(name, estimator, X_train, y_train, X_eval, *, timing_repeats):
     """Fit one tagger and score the evaluation jets; with timings."""
     start = time.perf_counter()
     estimator.fit(X_train, y_train)
     train_s = time.perf_counter() - start
     score = estimator.predict_proba(X_eval)[:, 1]
-    rate = (
-        _inference_rate(estimator, X_eval, timing_repeats) if timing_repeats else None
-    )
+    rate = inference_rate(estimator, X_eval, timing_repeats) if timing_repeats else None
     return score, train_s, rate
 
 
