@@ -76,6 +76,7 @@ from sklearn.pipeline import make_pipeline
 from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stats import paired_differences, pm, summarise_metrics
 from _timing import inference_rate
 
 import hepclf
@@ -389,13 +390,6 @@ def seed_grid_names(fractions=SEED_FRACTIONS):
 # --------------------------------------------------------------------------
 
 
-def _resamples(y, n_boot, seed):
-    rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(y == c) for c in np.unique(y)]
-    for _ in range(n_boot):
-        yield np.concatenate([g[rng.integers(0, len(g), len(g))] for g in groups])
-
-
 def accuracy(y, proba):
     return float(accuracy_score(y, proba.argmax(1)))
 
@@ -407,18 +401,6 @@ def macro_auc(y, proba):
 METRICS = {"accuracy": accuracy, "auc": macro_auc}
 
 
-def bootstrap(metric, y, proba, *, n_boot, seed, other=None):
-    """The metric (or its difference to ``other``) and its stratified bootstrap std."""
-
-    def value(idx):
-        v = metric(y[idx], proba[idx])
-        return v - metric(y[idx], other[idx]) if other is not None else v
-
-    full = value(np.arange(len(y)))
-    reps = [value(idx) for idx in _resamples(y, n_boot, seed)]
-    return full, float(np.std(reps, ddof=1))
-
-
 def summarise(name, size, y, probas, train_s, rates, *, n_boot, boot_seed):
     row = {
         "model": name,
@@ -426,17 +408,7 @@ def summarise(name, size, y, probas, train_s, rates, *, n_boot, boot_seed):
         "n_train_per_class": size,
         "seeds": len(probas),
     }
-    for key, metric in METRICS.items():
-        values, boots = zip(
-            *(bootstrap(metric, y, p, n_boot=n_boot, seed=boot_seed) for p in probas),
-            strict=True,
-        )
-        row[key] = float(np.mean(values))
-        row[f"{key}_per_seed"] = list(values)
-        row[f"{key}_seed_std"] = (
-            float(np.std(values, ddof=1)) if len(values) > 1 else None
-        )
-        row[f"{key}_std"] = float(np.mean(boots))
+    row.update(summarise_metrics(METRICS, y, probas, n_boot=n_boot, seed=boot_seed))
     cms = [confusion_matrix(y, p.argmax(1), normalize="true") for p in probas]
     row["confusion"] = np.mean(cms, axis=0).round(4).tolist()
     row["train_s"] = float(np.mean(train_s))
@@ -454,29 +426,17 @@ def compare(pairs, y, results, *, n_boot, boot_seed):
         for size in sorted({k[1] for k in results}):
             if (a, size) not in results or (b, size) not in results:
                 continue
-            pa, pb = results[a, size], results[b, size]
-            n = min(len(pa), len(pb))
-            row = {"a": a, "b": b, "n_train_per_class": size, "seeds": n}
-            for key, metric in METRICS.items():
-                diffs, boots = zip(
-                    *(
-                        bootstrap(
-                            metric,
-                            y,
-                            pa[i if len(pa) > 1 else 0],
-                            n_boot=n_boot,
-                            seed=boot_seed,
-                            other=pb[i if len(pb) > 1 else 0],
-                        )
-                        for i in range(max(len(pa), len(pb)))
-                    ),
-                    strict=True,
+            row = {"a": a, "b": b, "n_train_per_class": size}
+            row.update(
+                paired_differences(
+                    METRICS,
+                    y,
+                    results[a, size],
+                    results[b, size],
+                    n_boot=n_boot,
+                    seed=boot_seed,
                 )
-                row[key] = float(np.mean(diffs))
-                row[f"{key}_seed_std"] = (
-                    float(np.std(diffs, ddof=1)) if len(diffs) > 1 else None
-                )
-                row[f"{key}_std"] = float(np.mean(boots))
+            )
             out.append(row)
     return out
 
@@ -484,11 +444,6 @@ def compare(pairs, y, results, *, n_boot, boot_seed):
 # --------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------
-
-
-def _pm(value, seed_std, boot_std, digits=3):
-    seeds = f" ± {seed_std:.{digits}f}" if seed_std is not None else ""
-    return f"{value:.{digits}f}{seeds} ± {boot_std:.{digits}f}"
 
 
 def markdown(rows, diffs, tuning, header):
@@ -502,8 +457,8 @@ def markdown(rows, diffs, tuning, header):
         rate = r["inference_events_per_s"]
         lines.append(
             f"| {r['description']} | {r['n_train_per_class']:,} | "
-            f"{_pm(r['accuracy'], r['accuracy_seed_std'], r['accuracy_std'])} | "
-            f"{_pm(r['auc'], r['auc_seed_std'], r['auc_std'], 4)} | "
+            f"{pm(r['accuracy'], r['accuracy_seed_std'], r['accuracy_std'])} | "
+            f"{pm(r['auc'], r['auc_seed_std'], r['auc_std'], 4)} | "
             f"{r['train_s']:.0f} | {f'{rate:,.0f}' if rate else '-'} |"
         )
     lines.append(
@@ -521,8 +476,8 @@ def markdown(rows, diffs, tuning, header):
         for d in diffs:
             lines.append(
                 f"| {d['a']} | {d['b']} | {d['n_train_per_class']:,} | "
-                f"{_pm(d['accuracy'], d['accuracy_seed_std'], d['accuracy_std'], 4)}"
-                f" | {_pm(d['auc'], d['auc_seed_std'], d['auc_std'], 4)} |"
+                f"{pm(d['accuracy'], d['accuracy_seed_std'], d['accuracy_std'], 4)}"
+                f" | {pm(d['auc'], d['auc_seed_std'], d['auc_std'], 4)} |"
             )
     if tuning:
         lines += ["", "HGB tuning (validation accuracy per grid point):", ""]

@@ -49,21 +49,6 @@ def test_pad_and_take_keep_events_and_classes(study):
     assert_array_equal(Xs[:, 0, 0], [0, 2, 4])
 
 
-def test_bootstrap_and_paired_difference(study):
-    rng = np.random.default_rng(0)
-    y = np.repeat([0, 1, 2], 200)
-    good = np.eye(3)[y] + rng.normal(0, 0.6, (600, 3))
-    noisy = good + rng.normal(0, 1.0, (600, 3))
-    acc, std = study.bootstrap(study.accuracy, y, good, n_boot=50, seed=0)
-    assert acc == study.accuracy(y, good)
-    assert 0.005 < std < 0.05
-    diff, dstd = study.bootstrap(
-        study.accuracy, y, good, n_boot=50, seed=0, other=noisy
-    )
-    assert diff == pytest.approx(study.accuracy(y, good) - study.accuracy(y, noisy))
-    assert diff > 3 * dstd > 0
-
-
 def test_every_model_name_builds(study):
     args = study.parse_args([])
     names = [
