@@ -1,0 +1,798 @@
+"""Drift-chamber study: the seed's four energy encodings, noise, the HGB baseline, momenta.
+
+The seed (the INFIERI drift-chamber tutorial, seed 001) drew e+e- ->
+psi(3686) -> pi+ pi- J/psi events, J/psi -> e+e- or mu+mu-, and the
+non-resonant e+e- -> pi+ pi- mu+ mu-, as (x, y) images of their drift-chamber
+hits with four energy encodings, and reported the AUCs of J/psi -> ee vs
+J/psi -> mumu (binary 0.5, total about 0.8, average about 0.85, per_hit the
+best) and of J/psi vs non-resonant (binary 0.98, total 0.99). This script
+trains every contender on the same simulated events
+(``make_drift_chamber_events``: a BESIII-like chamber, helices in 1 T,
+Bethe-Bloch charge with Landau fluctuations, noise hits) and scores them on
+the same held-out events:
+
+* ``cnn:<encoding>``: ``EnergyEncoder(encoding=..., geometry="xy")`` into a
+  small ``JetCNN`` (``binary``, ``total``, ``average``, ``per_hit``, and
+  ``all``: the four stacked as channels);
+* ``unrolled:<encoding>``: the layer x azimuth image (one row per layer);
+* ``hgb``: ``HistGradientBoostingClassifier`` on per-event physics features
+  of the same hits (``hit_features``: hit and layer counts, charge sums,
+  truncated-mean charge per hit overall and in the outer layers, charge
+  quantiles, radial spread), its hyperparameters tuned on the validation
+  events: the baseline to beat.
+
+Every classifier is trained once on the three classes; the two binary AUCs
+come from its probabilities (ee vs mumu: ``p_ee / (p_ee + p_mumu)`` on the
+J/psi events; J/psi vs non-resonant: ``p_ee + p_mumu`` on all events), so one
+model gives the three numbers of the seed's table.
+
+The regression (``--regression``): the momentum of the mu+ and the mu- of
+J/psi -> mumu events (two outputs, GeV/c) from the per_hit images with
+``CNNRegressor``, against ``HistGradientBoostingRegressor`` on the hit
+features (no helix fit on either side); the resolution is the standard
+deviation and the 68 % half-width of ``(predicted - true) / true``.
+
+Protocol: independent generator seeds per split (``train``, ``val``,
+``test``) and process; each noise occupancy (``--noise``) re-simulates the
+same events with noise hits added. Choices (the image size, epochs, the HGB's
+hyperparameters) are made on ``--split val``; ``--split test`` scores the
+final table once. Networks are trained with ``--seeds``; the table gives the
+mean over seeds ± the spread between seeds ± the bootstrap over the
+evaluation events; ``--compare`` adds paired differences.
+
+Writes ``hits_<split>.md``, ``.json``, ``_probas.npz`` and
+``hits_<split>_roc.png`` to ``--output-dir``.
+
+Small run (about a minute on 2 CPU cores): ``python benchmarks/hits.py --small``.
+The published run: see ``docs/user_guide/hits_benchmark.rst``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.metrics import accuracy_score, roc_auc_score, roc_curve
+from sklearn.model_selection import ParameterGrid
+from sklearn.pipeline import make_pipeline
+from skorch.callbacks import LRScheduler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stats import paired_differences, pm, summarise_metrics
+from _timing import inference_rate
+
+import hepclf
+from hepclf import CNNClassifier, EnergyEncoder
+
+#: Class labels (0, 1, 2).
+PROCESSES = ("jpsi_ee", "jpsi_mumu", "pipimumu")
+SPLITS = ("train", "val", "test")
+ENCODINGS = ("binary", "total", "average", "per_hit")
+
+#: Bump when the simulated events change (invalidates the cache).
+DATA_VERSION = 1
+
+#: The seed's table (AUCs read off its slides; "best" where it gives no number).
+SEED_TABLE = {
+    "binary": {"auc_ee_mumu": 0.5, "auc_jpsi_cont": 0.98},
+    "total": {"auc_ee_mumu": 0.8, "auc_jpsi_cont": 0.99},
+    "average": {"auc_ee_mumu": 0.85, "auc_jpsi_cont": None},
+    "per_hit": {"auc_ee_mumu": "best", "auc_jpsi_cont": None},
+}
+
+#: HistGradientBoosting settings compared on the validation events (the first
+#: is scikit-learn's defaults).
+HGB_GRID = [
+    {"learning_rate": 0.1, "max_leaf_nodes": 31, "max_iter": 100},
+    *ParameterGrid(
+        {
+            "learning_rate": [0.05, 0.1],
+            "max_leaf_nodes": [15, 31, 63],
+            "max_iter": [300],
+            "l2_regularization": [0.0, 1.0],
+        }
+    ),
+]
+
+#: Network settings; ``CHOICES`` are compared on the validation events.
+DEFAULTS = {"npix": 32, "epochs": 10, "lr": 3e-3, "batch_size": 128}
+CHOICES = {
+    "cnn:per_hit": {},
+    "cnn:per_hit@48": {"npix": 48},
+    "cnn:per_hit@20ep": {"epochs": 20},
+}
+SMALL = {"n_train": 200, "n_val": 150, "n_test": 150, "epochs": 2}
+
+#: Layers counted as "outer" by the hit features (the last axial superlayers,
+#: reached only by tracks above ~0.3 GeV/c in 1 T).
+OUTER_LAYER = 36
+
+
+# --------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------
+
+
+def _seed(data_seed, split, process):
+    entropy = [data_seed, SPLITS.index(split), PROCESSES.index(process), DATA_VERSION]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def _pad(arrays, fill=0):
+    width = max(a.shape[1] for a in arrays)
+    shape = (sum(len(a) for a in arrays), width, *arrays[0].shape[2:])
+    out = np.full(shape, fill, dtype=arrays[0].dtype)
+    start = 0
+    for a in arrays:
+        out[start : start + len(a), : a.shape[1]] = a
+        start += len(a)
+    return out
+
+
+def simulate(process, split, n, noise, args):
+    """``n`` events of one process, split and noise occupancy (cached)."""
+    from hepclf.datasets import make_drift_chamber_events
+
+    cache = Path(args.cache_dir) / (
+        f"v{DATA_VERSION}-{hepclf.__version__}-{process}-{split}-s{args.data_seed}"
+        f"-n{n}-noise{noise:g}.npz"
+    )
+    if cache.exists():
+        with np.load(cache) as f:
+            return f["hits"], f["momenta"]
+    events = make_drift_chamber_events(
+        process,
+        n,
+        random_state=_seed(args.data_seed, split, process),
+        noise_occupancy=noise,
+        n_jobs=args.n_jobs,
+        progress=False,
+    )
+    momenta = lepton_momenta(events.truth, n)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, hits=events.hits, momenta=momenta)
+    return events.hits, momenta
+
+
+def lepton_momenta(truth, n):
+    """``(n, 2)`` momenta (GeV/c) of the positive and the negative lepton."""
+    out = np.full((n, 2), np.nan)
+    for col, names in enumerate((("e+", "mu+"), ("e-", "mu-"))):
+        rows = truth[truth["particle"].isin(names)]
+        p = np.sqrt(rows["px"] ** 2 + rows["py"] ** 2 + rows["pz"] ** 2)
+        out[rows["event"].to_numpy(), col] = p.to_numpy()
+    return out
+
+
+def dataset(split, n_per_class, noise, args):
+    """Balanced hits, labels (0, 1, 2) and lepton momenta of one split."""
+    parts = [simulate(p, split, n_per_class, noise, args) for p in PROCESSES]
+    X = _pad([h for h, _ in parts])
+    momenta = np.concatenate([m for _, m in parts])
+    y = np.repeat(np.arange(len(PROCESSES)), n_per_class)
+    return X, y, momenta
+
+
+# --------------------------------------------------------------------------
+# Features of the baseline
+# --------------------------------------------------------------------------
+
+HIT_FEATURES = (
+    "n_hits",
+    "n_layers_hit",
+    "n_outer_hits",
+    "charge_sum",
+    "charge_mean",
+    "charge_median",
+    "charge_std",
+    "truncated_mean_70",
+    "truncated_mean_50",
+    "outer_truncated_mean_70",
+    "outer_charge_mean",
+    "charge_q10",
+    "charge_q90",
+    "radius_mean",
+    "radius_std",
+    "radius_max",
+    "charge_weighted_radius",
+)
+
+
+def _truncated_mean(charge, valid, keep):
+    """Mean of the lowest ``keep`` fraction of each event's valid charges."""
+    c = np.where(valid, charge, np.inf)
+    c = np.sort(c, axis=1)
+    n = valid.sum(1)
+    k = np.maximum(np.ceil(keep * n).astype(int), 1)
+    cols = np.arange(c.shape[1])
+    take = cols[None, :] < k[:, None]
+    s = np.where(take & np.isfinite(c), c, 0.0).sum(1)
+    return np.where(n > 0, s / k, np.nan)
+
+
+def _quantile(charge, valid, q):
+    c = np.where(valid, charge, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # events without hits
+        return np.nanquantile(c, q, axis=1)
+
+
+def hit_features(hits):
+    """Per-event physics features of padded hits ``(x, y, charge, layer, ...)``.
+
+    Computed from the hits alone (no truth, no track finding): counts, charge
+    sums and the truncated-mean charge per hit (the classic dE/dx estimator),
+    overall and on the outer layers (``OUTER_LAYER`` and up, which the soft
+    pions rarely reach, so they mostly measure the leptons), charge quantiles
+    and the radial spread of the hits. NaN where an event has no such hits.
+    """
+    hits = np.asarray(hits, dtype=np.float64)
+    if hits.ndim != 3 or hits.shape[-1] < 4:
+        raise ValueError(
+            f"hit_features: expected (n, n_hits, >= 4) hits, got {hits.shape}"
+        )
+    x, y, charge, layer = hits[..., 0], hits[..., 1], hits[..., 2], hits[..., 3]
+    valid = (x != 0) | (y != 0) | (charge != 0)
+    outer = valid & (layer >= OUTER_LAYER)
+    r = np.hypot(x, y)
+    n = valid.sum(1)
+    n_outer = outer.sum(1)
+    layers_hit = np.zeros((len(hits), int(layer.max(initial=0)) + 1), bool)
+    ev, col = np.nonzero(valid)
+    layers_hit[ev, layer[ev, col].astype(int)] = True
+    with np.errstate(all="ignore"):
+        q_sum = np.where(valid, charge, 0).sum(1)
+        mean = q_sum / n
+        std = np.sqrt(np.where(valid, (charge - mean[:, None]) ** 2, 0).sum(1) / n)
+        r_mean = np.where(valid, r, 0).sum(1) / n
+        r_std = np.sqrt(np.where(valid, (r - r_mean[:, None]) ** 2, 0).sum(1) / n)
+        outer_mean = np.where(outer, charge, 0).sum(1) / n_outer
+        weighted_r = np.where(valid, charge * r, 0).sum(1) / q_sum
+    columns = {
+        "n_hits": n,
+        "n_layers_hit": layers_hit.sum(1),
+        "n_outer_hits": n_outer,
+        "charge_sum": q_sum,
+        "charge_mean": mean,
+        "charge_median": _quantile(charge, valid, 0.5),
+        "charge_std": std,
+        "truncated_mean_70": _truncated_mean(charge, valid, 0.7),
+        "truncated_mean_50": _truncated_mean(charge, valid, 0.5),
+        "outer_truncated_mean_70": _truncated_mean(charge, outer, 0.7),
+        "outer_charge_mean": outer_mean,
+        "charge_q10": _quantile(charge, valid, 0.1),
+        "charge_q90": _quantile(charge, valid, 0.9),
+        "radius_mean": r_mean,
+        "radius_std": r_std,
+        "radius_max": np.where(valid, r, 0).max(1),
+        "charge_weighted_radius": weighted_r,
+    }
+    F = np.stack([np.asarray(columns[k], float) for k in HIT_FEATURES], axis=1)
+    return np.where(np.isfinite(F), F, np.nan)
+
+
+def tune_hgb(F_train, y_train, F_val, y_val, *, seed, regression=False):
+    """The ``HGB_GRID`` point with the best validation score, and every score."""
+    cls = (
+        HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+    )
+    scores = []
+    for params in HGB_GRID:
+        est = cls(random_state=seed, **params).fit(F_train, y_train)
+        scores.append((float(est.score(F_val, y_val)), params))
+    return max(scores, key=lambda s: s[0])[1], scores
+
+
+# --------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------
+
+
+def _parse(name):
+    """``cnn:per_hit@48@20ep`` -> (geometry, encoding, options)."""
+    head, *mods = name.split("@")
+    kind, _, encoding = head.partition(":")
+    options = dict(DEFAULTS)
+    options.update(CHOICES.get(name, {}))
+    for m in mods:
+        if m.endswith("ep"):
+            options["epochs"] = int(m[:-2])
+        elif m.isdigit():
+            options["npix"] = int(m)
+    geometry = {"cnn": "xy", "unrolled": "unrolled"}[kind]
+    enc = list(ENCODINGS) if encoding == "all" else encoding
+    if encoding != "all" and encoding not in ENCODINGS:
+        raise ValueError(f"unknown encoding in model {name!r}")
+    return geometry, enc, options
+
+
+def _net(cls, *, options, seed, **params):
+    return cls(
+        max_epochs=options["epochs"],
+        batch_size=options["batch_size"],
+        lr=options["lr"],
+        random_state=seed,
+        callbacks=[
+            ("lr", LRScheduler(policy="CosineAnnealingLR", T_max=options["epochs"]))
+        ],
+        module__conv_blocks=((16, 16), (32, 32)),
+        module__pool_size=2,
+        module__dense=(64,),
+        module__dropout=0.1,
+        module__batch_norm=True,
+        **params,
+    )
+
+
+def build(name, *, seed, hgb_params=None, epochs=None):
+    """The classifier called ``name``: a pipeline from the padded hits."""
+    if name == "hgb":
+        from sklearn.preprocessing import FunctionTransformer
+
+        return make_pipeline(
+            FunctionTransformer(hit_features),
+            HistGradientBoostingClassifier(random_state=seed, **(hgb_params or {})),
+        )
+    if not name.startswith(("cnn:", "unrolled:")):
+        raise ValueError(f"unknown model {name!r}")
+    geometry, encoding, options = _parse(name)
+    if epochs is not None and "@" not in name and name not in CHOICES:
+        options["epochs"] = epochs
+    return make_pipeline(
+        EnergyEncoder(encoding=encoding, geometry=geometry, npix=options["npix"]),
+        _net(CNNClassifier, options=options, seed=seed),
+    )
+
+
+def build_regressor(name, *, seed, hgb_params=None, epochs=None):
+    """Momentum regressors: ``cnn`` (per_hit images) or ``hgb`` (hit features)."""
+    if name == "hgb":
+        from sklearn.multioutput import MultiOutputRegressor
+        from sklearn.preprocessing import FunctionTransformer
+
+        return make_pipeline(
+            FunctionTransformer(hit_features),
+            MultiOutputRegressor(
+                HistGradientBoostingRegressor(random_state=seed, **(hgb_params or {}))
+            ),
+        )
+    from hepclf import CNNRegressor
+
+    options = dict(DEFAULTS, **({"epochs": epochs} if epochs else {}))
+    return make_pipeline(
+        EnergyEncoder(encoding="per_hit", npix=options["npix"]),
+        _net(CNNRegressor, options=options, seed=seed),
+    )
+
+
+# --------------------------------------------------------------------------
+# Scoring
+# --------------------------------------------------------------------------
+
+
+def accuracy(y, proba):
+    return float(accuracy_score(y, proba.argmax(1)))
+
+
+def auc_ee_mumu(y, proba):
+    """J/psi -> ee (positive) vs J/psi -> mumu, on the J/psi events."""
+    jpsi = y < 2
+    score = proba[jpsi, 0] / np.maximum(proba[jpsi, 0] + proba[jpsi, 1], 1e-12)
+    return float(roc_auc_score(y[jpsi] == 0, score))
+
+
+def auc_jpsi_cont(y, proba):
+    """J/psi (positive) vs non-resonant pi pi mu mu, on all events."""
+    return float(roc_auc_score(y < 2, proba[:, 0] + proba[:, 1]))
+
+
+METRICS = {
+    "accuracy": accuracy,
+    "auc_ee_mumu": auc_ee_mumu,
+    "auc_jpsi_cont": auc_jpsi_cont,
+}
+
+
+def resolution(true, pred):
+    """Std and 68 % half-width of ``(pred - true) / true``, pooled over outputs."""
+    rel = ((pred - true) / true).ravel()
+    lo, hi = np.quantile(rel, [0.16, 0.84])
+    return float(np.std(rel)), float((hi - lo) / 2), float(np.mean(rel))
+
+
+def _bootstrap_resolution(true, pred, *, n_boot, seed):
+    rng = np.random.default_rng(seed)
+    reps = [
+        resolution(true[idx], pred[idx])
+        for idx in (rng.integers(0, len(true), len(true)) for _ in range(n_boot))
+    ]
+    return np.std(np.asarray(reps), axis=0, ddof=1)
+
+
+# --------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------
+
+
+def _seed_column(model, key):
+    geometry, _, encoding = model.partition(":")
+    value = SEED_TABLE.get(encoding.split("@")[0], {}).get(key)
+    if geometry != "cnn" or value is None:
+        return "-"
+    return value if isinstance(value, str) else f"{value:.2f}"
+
+
+def markdown(rows, diffs, regression, tuning, header):
+    lines = [
+        header,
+        "",
+        (
+            "| model | noise | accuracy (3 classes) | AUC ee vs mumu | seed | "
+            "AUC J/psi vs non-res. | seed | train (s) | events/s |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        rate = r["inference_events_per_s"]
+        lines.append(
+            f"| {r['model']} | {r['noise']:.0%} | "
+            f"{pm(r['accuracy'], r['accuracy_seed_std'], r['accuracy_std'])} | "
+            f"{pm(r['auc_ee_mumu'], r['auc_ee_mumu_seed_std'], r['auc_ee_mumu_std'])}"
+            f" | {_seed_column(r['model'], 'auc_ee_mumu')} | "
+            f"{pm(r['auc_jpsi_cont'], r['auc_jpsi_cont_seed_std'], r['auc_jpsi_cont_std'], 4)}"
+            f" | {_seed_column(r['model'], 'auc_jpsi_cont')} | {r['train_s']:.0f} | "
+            f"{f'{rate:,.0f}' if rate else '-'} |"
+        )
+    if diffs:
+        lines += [
+            "",
+            "Paired differences (A - B; ± seeds ± paired bootstrap):",
+            "",
+            "| A | B | noise | accuracy | AUC ee vs mumu | AUC J/psi vs non-res. |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for d in diffs:
+            lines.append(
+                f"| {d['a']} | {d['b']} | {d['noise']:.0%} | "
+                + " | ".join(
+                    pm(d[k], d[f"{k}_seed_std"], d[f"{k}_std"], 4) for k in METRICS
+                )
+                + " |"
+            )
+    if regression:
+        lines += [
+            "",
+            (
+                "Lepton momentum regression (J/psi -> mumu events; (pred - true) "
+                "/ true, pooled over mu+ and mu-; ± seeds ± bootstrap):"
+            ),
+            "",
+            "| model | noise | std | 68 % half-width | bias | train (s) |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in regression:
+            lines.append(
+                f"| {r['model']} | {r['noise']:.0%} | "
+                f"{pm(r['std'], r['std_seed_std'], r['std_boot'], 4)} | "
+                f"{pm(r['half68'], r['half68_seed_std'], r['half68_boot'], 4)} | "
+                f"{r['bias']:+.4f} | {r['train_s']:.0f} |"
+            )
+    if tuning:
+        lines += ["", "HGB tuning (validation score per grid point):", ""]
+        for key, scores in tuning.items():
+            best = max(scores, key=lambda s: s[0])
+            lines.append(f"- {key}: best {best[0]:.4f} {best[1]} ({len(scores)} tried)")
+    return "\n".join(lines) + "\n"
+
+
+def plot_roc(y, results, path, noise):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
+    for (name, nz), probas in results.items():
+        if nz != noise:
+            continue
+        proba = np.mean(probas, axis=0)
+        jpsi = y < 2
+        s = proba[jpsi, 0] / np.maximum(proba[jpsi, 0] + proba[jpsi, 1], 1e-12)
+        fpr, tpr, _ = roc_curve(y[jpsi] == 0, s)
+        axes[0].plot(fpr, tpr, label=f"{name} ({auc_ee_mumu(y, proba):.3f})")
+        fpr, tpr, _ = roc_curve(y < 2, proba[:, 0] + proba[:, 1])
+        axes[1].plot(fpr, tpr, label=f"{name} ({auc_jpsi_cont(y, proba):.4f})")
+    for ax, title in zip(
+        axes, ("J/psi -> ee vs J/psi -> mumu", "J/psi vs non-resonant"), strict=True
+    ):
+        ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+        ax.set_xlabel("false positive rate")
+        ax.set_ylabel("true positive rate")
+        ax.set_title(f"{title} (noise {noise:.0%})", fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
+        ax.grid(alpha=0.3)
+    axes[1].set_xscale("log")
+    axes[1].set_xlim(1e-3, 1)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _machine():
+    return (
+        f"{os.cpu_count()} CPU cores, GPU: "
+        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}, "
+        f"Python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads)"
+    )
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--split", choices=["val", "test"], default="val")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=[
+            "hgb",
+            *(f"cnn:{e}" for e in ENCODINGS),
+            "cnn:all",
+            "unrolled:per_hit",
+        ],
+    )
+    p.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.1, 0.3])
+    p.add_argument("--n-train", type=int, default=3_000, help="events per class")
+    p.add_argument("--n-val", type=int, default=1_000)
+    p.add_argument("--n-test", type=int, default=3_000)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument(
+        "--regression", action="store_true", help="add the momentum regression"
+    )
+    p.add_argument("--compare", nargs="*", default=["cnn:per_hit:hgb", "cnn:all:hgb"])
+    p.add_argument("--n-boot", type=int, default=200)
+    p.add_argument("--timing-repeats", type=int, default=3)
+    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--cache-dir", default=None)
+    p.add_argument("--output-dir", default="hits-study")
+    p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
+    args = p.parse_args(argv)
+    if args.small:
+        args.n_train, args.n_val, args.n_test = (
+            SMALL["n_train"],
+            SMALL["n_val"],
+            SMALL["n_test"],
+        )
+        args.epochs = SMALL["epochs"]
+        args.seeds = args.seeds[:1]
+        args.n_boot = min(args.n_boot, 20)
+        args.timing_repeats = min(args.timing_repeats, 1)
+    args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
+    return args
+
+
+def _split_pair(pair):
+    a, _, b = pair.rpartition(":")
+    return a, b
+
+
+def _fit(est, X_train, y_train):
+    start = time.perf_counter()
+    est.fit(X_train, y_train)
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    n_eval = args.n_val if args.split == "val" else args.n_test
+
+    results, rows, diffs, regression, tuning = {}, [], [], [], {}
+    y_eval = None
+    for noise in args.noise:
+        X_train, y_train, p_train = dataset("train", args.n_train, noise, args)
+        X_val, y_val, p_val = dataset("val", args.n_val, noise, args)
+        X_eval, y_eval, p_eval = (
+            (X_val, y_val, p_val)
+            if args.split == "val"
+            else dataset("test", n_eval, noise, args)
+        )
+        print(
+            f"noise {noise:.0%}: train {len(y_train):,}, val {len(y_val):,}, "
+            f"{args.split} {len(y_eval):,} events",
+            flush=True,
+        )
+        hgb_params = None
+        if "hgb" in args.models:
+            hgb_params, tuning[f"classifier, noise {noise:.0%}"] = tune_hgb(
+                hit_features(X_train), y_train, hit_features(X_val), y_val, seed=0
+            )
+        for name in args.models:
+            seeds = args.seeds[:1] if name == "hgb" else args.seeds
+            probas, train_s, rates = [], [], []
+            for seed in seeds:
+                est = build(name, seed=seed, hgb_params=hgb_params, epochs=args.epochs)
+                seconds = _fit(est, X_train, y_train)
+                train_s.append(seconds)
+                probas.append(est.predict_proba(X_eval))
+                rates.append(
+                    inference_rate(est, X_eval, args.timing_repeats)
+                    if args.timing_repeats and seed == seeds[0]
+                    else None
+                )
+                print(
+                    f"  {name}, seed {seed}: "
+                    + ", ".join(
+                        f"{k} {m(y_eval, probas[-1]):.4f}" for k, m in METRICS.items()
+                    )
+                    + f", {seconds:.0f} s",
+                    flush=True,
+                )
+            results[name, noise] = probas
+            row = {"model": name, "noise": noise, "seeds": len(seeds)}
+            row.update(
+                summarise_metrics(METRICS, y_eval, probas, n_boot=args.n_boot, seed=0)
+            )
+            row["train_s"] = float(np.mean(train_s))
+            rates = [r for r in rates if r is not None]
+            row["inference_events_per_s"] = float(np.median(rates)) if rates else None
+            row["n_eval"] = len(y_eval)
+            rows.append(row)
+        for pair in args.compare:
+            a, b = _split_pair(pair)
+            if (a, noise) in results and (b, noise) in results:
+                d = {"a": a, "b": b, "noise": noise}
+                d.update(
+                    paired_differences(
+                        METRICS,
+                        y_eval,
+                        results[a, noise],
+                        results[b, noise],
+                        n_boot=args.n_boot,
+                        seed=0,
+                    )
+                )
+                diffs.append(d)
+        if args.regression:
+            regression += run_regression(
+                noise,
+                X_train,
+                y_train,
+                p_train,
+                X_val,
+                y_val,
+                p_val,
+                X_eval,
+                y_eval,
+                p_eval,
+                args,
+                tuning,
+            )
+
+    header = (
+        f"## Drift-chamber events, {args.split} split\n\n"
+        f"{args.n_train:,} training events per class; {len(y_eval):,} {args.split} "
+        f"events (balanced); epochs {args.epochs}; seeds {args.seeds}; ± seeds: std "
+        f"between seeds; ± eval.: bootstrap std over the {args.split} events "
+        f"({args.n_boot} resamples); {_machine()}."
+    )
+    stem = out / f"hits_{args.split}"
+    stem.with_suffix(".md").write_text(
+        markdown(rows, diffs, regression, tuning, header)
+    )
+    meta = {
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "hepclf": hepclf.__version__,
+        "machine": _machine(),
+        "data_version": DATA_VERSION,
+        "args": vars(args),
+    }
+    stem.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "rows": rows,
+                "differences": diffs,
+                "regression": regression,
+                "hgb_tuning": tuning,
+                "meta": meta,
+            },
+            indent=1,
+        )
+    )
+    np.savez_compressed(
+        f"{stem}_probas.npz",
+        y=y_eval,
+        **{f"{n}@{nz:g}": np.stack(p) for (n, nz), p in results.items()},
+    )
+    plot_roc(y_eval, results, f"{stem}_roc.png", args.noise[0])
+    print(stem.with_suffix(".md").read_text())
+    return 0
+
+
+def run_regression(
+    noise,
+    X_train,
+    y_train,
+    p_train,
+    X_val,
+    y_val,
+    p_val,
+    X_eval,
+    y_eval,
+    p_eval,
+    args,
+    tuning,
+):
+    """Momenta of the two muons of J/psi -> mumu events: CNNRegressor vs HGB."""
+    mumu = PROCESSES.index("jpsi_mumu")
+    Xt, pt = X_train[y_train == mumu], p_train[y_train == mumu]
+    Xv, pv = X_val[y_val == mumu], p_val[y_val == mumu]
+    Xe, pe = X_eval[y_eval == mumu], p_eval[y_eval == mumu]
+    params, scores = tune_hgb(
+        hit_features(Xt), pt[:, 0], hit_features(Xv), pv[:, 0], seed=0, regression=True
+    )
+    tuning[f"regressor, noise {noise:.0%}"] = scores
+    out = []
+    for name in ("hgb", "cnn"):
+        seeds = args.seeds[:1] if name == "hgb" else args.seeds
+        values, boots, train_s = [], [], []
+        for seed in seeds:
+            est = build_regressor(
+                name, seed=seed, hgb_params=params, epochs=args.epochs
+            )
+            start = time.perf_counter()
+            est.fit(Xt, pt.astype(np.float32))
+            train_s.append(time.perf_counter() - start)
+            pred = est.predict(Xe)
+            values.append(resolution(pe, pred))
+            boots.append(_bootstrap_resolution(pe, pred, n_boot=args.n_boot, seed=0))
+            print(
+                f"  regression {name}, seed {seed}: std {values[-1][0]:.4f}, "
+                f"68% {values[-1][1]:.4f}",
+                flush=True,
+            )
+        v, b = np.asarray(values), np.mean(boots, axis=0)
+        spread = np.std(v, axis=0, ddof=1) if len(v) > 1 else [None] * 3
+        out.append(
+            {
+                "model": f"{name} (momenta)",
+                "noise": noise,
+                "std": float(v[:, 0].mean()),
+                "std_seed_std": None if spread[0] is None else float(spread[0]),
+                "std_boot": float(b[0]),
+                "half68": float(v[:, 1].mean()),
+                "half68_seed_std": None if spread[1] is None else float(spread[1]),
+                "half68_boot": float(b[1]),
+                "bias": float(v[:, 2].mean()),
+                "train_s": float(np.mean(train_s)),
+            }
+        )
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
