@@ -109,14 +109,18 @@ def summary(module, input_shape: Sequence[int] | None = None) -> ModelSummary:
 
     Examples
     --------
-    Ten 5x5 filters on a 3-channel image: ``10 * (5 * 5 * 3 + 1) = 760``.
+    Ten 5x5 filters on a 3-channel image: ``10 * (5 * 5 * 3 + 1) = 760``
+    parameters; pooling has none.
 
     >>> from torch import nn
     >>> from hepclf.models import summary
-    >>> print(summary(nn.Conv2d(3, 10, 5, padding=2), (3, 32, 32)))
-    name   type output_shape params trainable
-          Conv2d (10, 32, 32)    760       760
-    ======================================
+    >>> net = nn.Sequential(nn.Conv2d(3, 10, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))
+    >>> print(summary(net, (3, 32, 32)))
+    name      type output_shape params trainable
+       0    Conv2d (10, 32, 32)    760       760
+       1      ReLU (10, 32, 32)      0         0
+       2 MaxPool2d (10, 16, 16)      0         0
+    ============================================
     Input shape: (3, 32, 32)
     Total params: 760
     Trainable params: 760
