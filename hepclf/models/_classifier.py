@@ -46,9 +46,16 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
     :class:`hepclf.ConstituentSequencer`; every jet needs a constituent with
     non-zero pT. The checks and error messages follow the module's kind.
 
+    The ``augment_*`` parameters show the network randomly flipped, turned,
+    rotated, zoomed or noisy copies of the training images, drawn anew for
+    every batch on the training device (seeded by ``random_state``); they
+    never touch prediction or validation scoring, and, being plain
+    parameters, can be tuned by ``GridSearchCV`` (``augment_noise``...).
+
     Parameters are validated at ``fit``: a bad ``precision``, ``class_weight``,
-    ``channels_last``, ``checkpoint_dir``, ``device`` or ``random_state`` raises
-    scikit-learn's ``InvalidParameterError`` (a ``ValueError``).
+    ``channels_last``, ``checkpoint_dir``, ``device``, ``random_state`` or
+    ``augment_*`` raises scikit-learn's ``InvalidParameterError`` (a
+    ``ValueError``).
 
     Parameters
     ----------
@@ -101,6 +108,26 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         in total) and, with a ``random_state``, ends with the same model as an
         uninterrupted run (on a GPU, to float32 rounding: cuDNN's backward
         kernels are not bitwise reproducible). Use a new folder for a new run.
+    augment_flip : bool or {"horizontal", "vertical"}, default=False
+        Training-time augmentation (image modules only): mirror each training
+        image, with probability 1/2 about each axis (``True``), about the
+        vertical axis only (``"horizontal"``, left-right) or the horizontal
+        axis only (``"vertical"``). Use only flips the detector is symmetric
+        under.
+    augment_rot90 : bool, default=False
+        Turn each training image by 0, 90, 180 or 270 degrees at random
+        (square images only).
+    augment_rotation : float, default=0.0
+        Rotate each training image by a random angle in
+        ``[-augment_rotation, augment_rotation]`` degrees (bilinear, zero
+        outside the image).
+    augment_zoom : float, default=0.0
+        Zoom each training image about its centre by a random factor in
+        ``[1 - augment_zoom, 1 + augment_zoom]``.
+    augment_noise : float, default=0.0
+        Add Gaussian noise of this standard deviation, in pixel units, to
+        every training pixel (the seed-003 input noise; ``JetCNN``'s
+        ``module__noise_std`` adds it after the input normalisation instead).
     **kwargs
         Any other skorch ``NeuralNet`` parameter: ``callbacks``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ``warm_start``,
@@ -156,6 +183,11 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         precision="fp32",
         channels_last=False,
         checkpoint_dir=None,
+        augment_flip=False,
+        augment_rot90=False,
+        augment_rotation=0.0,
+        augment_zoom=0.0,
+        augment_noise=0.0,
         **kwargs,
     ):
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -179,6 +211,11 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         self.precision = precision
         self.channels_last = channels_last
         self.checkpoint_dir = checkpoint_dir
+        self.augment_flip = augment_flip
+        self.augment_rot90 = augment_rot90
+        self.augment_rotation = augment_rotation
+        self.augment_zoom = augment_zoom
+        self.augment_noise = augment_noise
 
     @property
     def _default_callbacks(self):
@@ -256,14 +293,7 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         self : CNNClassifier
             The trained classifier.
         """
-        self._check_params()
-        reset = not (self.warm_start and self.initialized_)
-        X = self._prepare(X, y, sample_weight, reset)
-        if reset:
-            self.random_seed_ = self._draw_seed()
-        with self._on_device(), self._seeded():
-            super().fit(*X, **fit_params)
-        return self
+        return self._fit(X, y, sample_weight, fit_params)
 
     @_fill_doc
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
@@ -286,14 +316,7 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         self : CNNClassifier
             The trained classifier.
         """
-        if fit_params.get("_routing_method") == "fit":  # called by fit(): X is prepared
-            data = (X, y)
-        else:
-            self._check_params()
-            data = self._prepare(X, y, sample_weight, reset=not self.initialized_)
-        with self._on_device(), self._seeded():
-            super().partial_fit(*data, **fit_params)
-        return self
+        return self._partial_fit(X, y, sample_weight, fit_params)
 
     def _prepare(self, X, y, sample_weight, reset):
         """Check and encode the training data; ``(X or {"X", "sample_weight"}, codes)``."""
@@ -307,15 +330,7 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
     def _sample_weight(self, sample_weight, codes):
         name = type(self).__name__
         n_classes = len(self.classes_)
-        weight = None
-        if sample_weight is not None:
-            weight = np.asarray(sample_weight, dtype=np.float64)
-            if weight.ndim != 1 or len(weight) != len(codes):
-                raise ValueError(
-                    f"{name}: sample_weight must have shape ({len(codes)},), got {weight.shape}"
-                )
-            if not np.isfinite(weight).all():
-                raise ValueError(f"{name}: sample_weight contains NaN or inf")
+        weight = self._check_sample_weight(sample_weight, len(codes))
         if self.class_weight is not None:
             if isinstance(self.class_weight, str):  # "balanced"
                 counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
@@ -330,11 +345,7 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
                     [self.class_weight.get(c, 1.0) for c in self.classes_.tolist()]
                 )
             weight = per_class[codes] * (1.0 if weight is None else weight)
-        if weight is None:
-            return None
-        if weight.mean() <= 0:
-            raise ValueError(f"{name}: the sample weights must have a positive sum")
-        return (weight / weight.mean()).astype(np.float32)
+        return None if weight is None else self._normalise_weight(weight)
 
     @_fill_doc
     def predict_proba(self, X):

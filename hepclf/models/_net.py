@@ -1,10 +1,12 @@
 """The machinery hepclf's skorch networks share, whatever their task or input.
 
 ``NetMixin`` goes before a skorch ``NeuralNet`` subclass (``CNNClassifier``;
-a regressor the same way): the module by registered name, ``device="auto"``,
+``CNNRegressor``): the module by registered name, ``device="auto"``,
 ``random_state`` through forked torch generators, mixed precision, channels-last
 batches, pinned memory, checkpoints with resumption, sample weights in the loss,
-and input checks by the module's input kind (:mod:`hepclf.models._inputs`).
+input checks by the module's input kind (:mod:`hepclf.models._inputs`), the
+``fit``/``partial_fit`` sequence, and training-only augmentation of image
+batches (the ``augment_*`` parameters, :mod:`hepclf.models._augment`).
 Its ``_parameter_constraints`` cover every parameter it adds to skorch; skorch's
 own ``_validate_params`` (argument names) shadows scikit-learn's, so
 :meth:`NetMixin._check_params` validates the constraints at ``fit``.
@@ -23,15 +25,21 @@ import contextlib
 import inspect
 import numbers
 import os
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from skorch.callbacks import Checkpoint, LoadInitState
 from skorch.utils import to_tensor
 
+from ._augment import AUGMENT_PARAMS, augment_images
 from ._callbacks import EpochSeed
 from ._inputs import get_input_kind
 from ._loader import ArrayLoader
@@ -50,6 +58,11 @@ class NetMixin:
         "precision": [StrOptions(set(AUTOCAST))],
         "channels_last": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
+        "augment_flip": ["boolean", StrOptions({"horizontal", "vertical"})],
+        "augment_rot90": ["boolean"],
+        "augment_rotation": [Interval(Real, 0, 180, closed="both")],
+        "augment_zoom": [Interval(Real, 0, 1, closed="left")],
+        "augment_noise": [Interval(Real, 0, None, closed="left")],
     }
 
     def _check_params(self):
@@ -200,6 +213,91 @@ class NetMixin:
             )
         return X
 
+    def _check_sample_weight(self, sample_weight, n_samples):
+        """Return ``sample_weight`` as float64 of shape ``(n_samples,)`` (None stays None)."""
+        if sample_weight is None:
+            return None
+        name = type(self).__name__
+        weight = np.asarray(sample_weight, dtype=np.float64)
+        if weight.ndim != 1 or len(weight) != n_samples:
+            raise ValueError(
+                f"{name}: sample_weight must have shape ({n_samples},), got {weight.shape}"
+            )
+        if not np.isfinite(weight).all():
+            raise ValueError(
+                f"{name}: sample_weight contains NaN or inf (sample "
+                f"{int(np.argmax(~np.isfinite(weight)))})"
+            )
+        return weight
+
+    def _normalise_weight(self, weight):
+        """Rescale weights to mean one (float32); their sum must be positive."""
+        if weight.mean() <= 0:
+            raise ValueError(
+                f"{type(self).__name__}: the sample weights must have a positive sum"
+            )
+        return (weight / weight.mean()).astype(np.float32)
+
+    # -- augmentation -----------------------------------------------------------------
+    def _augmentation(self):
+        """Return :func:`augment_images`' keyword arguments; None when all are off."""
+        kwargs = {
+            key.removeprefix("augment_"): getattr(self, key, off)
+            for key, off in AUGMENT_PARAMS.items()
+        }
+        return kwargs if any(bool(v) for v in kwargs.values()) else None
+
+    def _check_augmentation(self):
+        """Refuse augmentation the training data cannot take (called at fit)."""
+        kwargs = self._augmentation()
+        if kwargs is None:
+            return
+        name = type(self).__name__
+        kind = self.get_input_kind()
+        if kind.name != "images":
+            on = sorted(f"augment_{k}={v!r}" for k, v in kwargs.items() if bool(v))
+            raise ValueError(
+                f"{name}: augmentation ({', '.join(on)}) transforms images, but the "
+                f"module {self.module!r} takes {kind.name!r} input; leave the "
+                "augment_* parameters at their defaults"
+            )
+        height, width = self.image_shape_
+        if kwargs["rot90"] and height != width:
+            raise ValueError(
+                f"{name}: augment_rot90=True turns square images only, but the "
+                f"training images are {height} x {width}"
+            )
+
+    def _augment(self, x):
+        """Augment a training batch (a tensor on its device) if asked to."""
+        kwargs = self._augmentation()
+        return x if kwargs is None else augment_images(x, **kwargs)
+
+    # -- fitting ----------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight, fit_params):
+        """Check, prepare (``self._prepare``) and train; the body of ``fit``."""
+        self._check_params()
+        reset = not (self.warm_start and self.initialized_)
+        data = self._prepare(X, y, sample_weight, reset)
+        self._check_augmentation()
+        if reset:
+            self.random_seed_ = self._draw_seed()
+        with self._on_device(), self._seeded():
+            super().fit(*data, **fit_params)
+        return self
+
+    def _partial_fit(self, X, y, sample_weight, fit_params):
+        """Run ``partial_fit`` (skorch's ``fit`` calls it too, on prepared data)."""
+        if fit_params.get("_routing_method") == "fit":  # called by fit(): X is prepared
+            data = (X, y)
+        else:
+            self._check_params()
+            data = self._prepare(X, y, sample_weight, reset=not self.initialized_)
+            self._check_augmentation()
+        with self._on_device(), self._seeded():
+            super().partial_fit(*data, **fit_params)
+        return self
+
     # -- module construction ----------------------------------------------------------
     def _inferred_module_params(self):
         """Return module arguments inferred from the training data (set unless given)."""
@@ -243,7 +341,9 @@ class NetMixin:
         """Run the module on one batch (the sample weights are not passed to it).
 
         Batches are copied to the device without blocking (from pinned memory on
-        CUDA), converted to channels-last if asked, and run under autocast for
+        CUDA), augmented there if the module is in training mode (skorch's
+        ``train_step``; never for validation or prediction) and augmentation is
+        on, converted to channels-last if asked, and run under autocast for
         ``precision="bf16"``/``"fp16"``; the logits are returned in float32.
         """
         if isinstance(x, dict) and "sample_weight" in x:
@@ -255,6 +355,8 @@ class NetMixin:
             if isinstance(x, torch.Tensor):
                 if device is not None:
                     x = x.to(device, non_blocking=True)
+                if self.module_.training:
+                    x = self._augment(x)
                 if self.channels_last and x.ndim == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
             dtype = self._autocast_dtype()
@@ -310,6 +412,9 @@ class NetMixin:
         finally:
             criterion.reduction = reduction
         weight = X["sample_weight"].to(loss.device)
+        # one weight per sample, over a loss per sample (and per output, for
+        # an elementwise regression loss)
+        weight = weight.reshape(-1, *([1] * (loss.ndim - 1)))
         return (loss * weight).mean()
 
     def forward_iter(self, X, training=False, device="cpu"):

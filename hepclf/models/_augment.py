@@ -1,0 +1,168 @@
+"""Training-time augmentation of image batches: flips, quarter turns, rotation, zoom, noise.
+
+A detector image keeps its meaning under some transformations (a particle's
+track mirrored or turned is still that particle's track), so a network can be
+shown transformed copies while it trains, a different random copy of every
+image at every epoch. :func:`augment_images` draws and applies them to one
+batch, on the batch's device, with torch's random generator (so a fit seeded
+with ``random_state`` is reproducible). ``CNNClassifier`` and ``CNNRegressor``
+call it on training batches only, through their ``augment_*`` parameters;
+prediction and validation scoring see the images as they are.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+#: The estimator parameters that configure the augmentation, and their "off" value.
+AUGMENT_PARAMS = {
+    "augment_flip": False,
+    "augment_rot90": False,
+    "augment_rotation": 0.0,
+    "augment_zoom": 0.0,
+    "augment_noise": 0.0,
+}
+
+#: The values ``flip`` accepts, and the image axes each flips (-1: width, -2: height).
+_FLIP_AXES = {False: (), True: (-1, -2), "horizontal": (-1,), "vertical": (-2,)}
+
+
+def _flip_axes(flip):
+    if isinstance(flip, str):
+        if flip in _FLIP_AXES:
+            return _FLIP_AXES[flip]
+    elif flip in (False, True):  # bool, numpy bool, 0 or 1
+        return _FLIP_AXES[bool(flip)]
+    raise ValueError(
+        f"augment_images: flip must be True, False, 'horizontal' or 'vertical', "
+        f"got {flip!r}"
+    )
+
+
+def _where(mask, a, b):
+    """Per-sample choice between two batches: ``a[i] if mask[i] else b[i]``."""
+    return torch.where(mask.view(-1, *([1] * (a.ndim - 1))), a, b)
+
+
+def augment_images(
+    x,
+    *,
+    flip=False,
+    rot90=False,
+    rotation=0.0,
+    zoom=0.0,
+    noise=0.0,
+    generator=None,
+):
+    """Return a randomly transformed copy of a batch of images.
+
+    Each image draws its own transformation, applied in this order: a flip
+    about each allowed axis with probability 1/2; a turn by a multiple of
+    90 degrees (0, 90, 180 or 270, equally likely); a rotation by an angle
+    uniform in ``[-rotation, rotation]`` degrees and a zoom by a factor uniform
+    in ``[1 - zoom, 1 + zoom]`` about the image centre (bilinear interpolation,
+    zero outside the image); then Gaussian noise of standard deviation
+    ``noise`` on every pixel. Flips and quarter turns only move pixels, so they
+    keep the pixel values exactly.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n_images, n_channels, height, width)
+        The batch (floating point), on any device; it is not modified.
+    flip : bool or {"horizontal", "vertical"}, default=False
+        Random mirror images: ``True`` about both axes (independently),
+        ``"horizontal"`` left-right only (the width axis), ``"vertical"``
+        up-down only.
+    rot90 : bool, default=False
+        Random quarter turns; square images only.
+    rotation : float, default=0.0
+        Largest angle, in degrees, of the small random rotations (0: none).
+    zoom : float, default=0.0
+        Largest relative change of scale, in ``[0, 1)`` (0: none); 0.1 zooms
+        by factors between 0.9 and 1.1.
+    noise : float, default=0.0
+        Standard deviation of the added Gaussian noise, in the units of the
+        pixels (0: none).
+    generator : torch.Generator, optional
+        Where the random numbers come from (on ``x``'s device); torch's
+        default generator when None.
+
+    Returns
+    -------
+    augmented : torch.Tensor
+        The transformed batch, of ``x``'s shape, dtype and device.
+
+    Raises
+    ------
+    ValueError
+        For a batch that is not 4-D, ``rot90`` on images that are not square,
+        or a parameter out of its range.
+    """
+    axes = _flip_axes(flip)
+    if not isinstance(x, torch.Tensor) or x.ndim != 4:
+        raise ValueError(
+            "augment_images: x must be a tensor of shape (n_images, n_channels, "
+            f"height, width), got {getattr(x, 'shape', type(x).__name__)}"
+        )
+    if not (0.0 <= rotation <= 180.0):
+        raise ValueError(
+            f"augment_images: rotation must be in [0, 180], got {rotation}"
+        )
+    if not (0.0 <= zoom < 1.0):
+        raise ValueError(f"augment_images: zoom must be in [0, 1), got {zoom}")
+    if not noise >= 0.0:
+        raise ValueError(f"augment_images: noise must be >= 0, got {noise}")
+    n, _, height, width = x.shape
+    if rot90 and height != width:
+        raise ValueError(
+            f"augment_images: rot90 turns square images only, got {height} x {width}"
+        )
+    if n == 0:
+        return x.clone()
+
+    def uniform(size=n):
+        return torch.rand(size, device=x.device, generator=generator)
+
+    out = x
+    for axis in axes:
+        out = _where(uniform() < 0.5, out.flip(axis), out)
+    if rot90:
+        quarters = torch.randint(0, 4, (n,), device=x.device, generator=generator)
+        turned, result = out, out
+        for k in (1, 2, 3):
+            turned = torch.rot90(turned, 1, dims=(-2, -1))
+            result = _where(quarters == k, turned, result)
+        out = result
+    if rotation > 0 or zoom > 0:
+        angle = (2 * uniform() - 1) * math.radians(rotation)
+        scale = 1 + (2 * uniform() - 1) * zoom
+        out = _rotate_and_zoom(out, angle, scale)
+    if noise > 0:
+        out = out + noise * torch.randn(
+            out.shape, device=x.device, dtype=out.dtype, generator=generator
+        )
+    return out if out is not x else x.clone()
+
+
+def _rotate_and_zoom(x, angle, scale):
+    """Rotate image ``i`` by ``angle[i]`` radians and magnify it by ``scale[i]``.
+
+    The output pixel at ``p`` (in pixels from the centre) takes the input at
+    ``R(angle) p / scale``; ``affine_grid`` works in coordinates normalised to
+    [-1, 1] on each axis, so the pixel aspect ratio enters the off-diagonal terms.
+    """
+    _, _, height, width = x.shape
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.zeros((len(x), 2, 3), device=x.device, dtype=torch.float32)
+    theta[:, 0, 0] = cos
+    theta[:, 0, 1] = -sin * height / width
+    theta[:, 1, 0] = sin * width / height
+    theta[:, 1, 1] = cos
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(
+        x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
+    return out.to(x.dtype)
