@@ -804,6 +804,8 @@ def load_larcv_sparse2d(
         a, b = _slice_range(
             int(start), None if stop is None else int(stop), len(extents)
         )
+        if a == b and a < len(extents):  # no entries: take the sizes of the next
+            return _dense_entries(group, name, file, a, a + 1, projections)[:0]
         return _dense_entries(group, name, file, a, b, projections)
 
 
