@@ -159,12 +159,25 @@ class _Deposits:
 # --------------------------------------------------------------------------
 
 
+def _cross(a, b):
+    """Cross product of 3-vectors along the last axis (cheaper than np.cross)."""
+    return np.stack(
+        [
+            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
+        ],
+        axis=-1,
+    )
+
+
 def _basis(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two unit vectors perpendicular to the unit vector ``u`` and to each other."""
-    helper = np.array([1.0, 0.0, 0.0]) if abs(u[0]) < 0.9 else np.array([0, 1.0, 0])
-    e1 = np.cross(u, helper)
-    e1 /= np.linalg.norm(e1)
-    return e1, np.cross(u, e1)
+    ux, uy, uz = (float(v) for v in u)
+    # u x (1, 0, 0), or u x (0, 1, 0) when u is close to the x axis
+    e1 = np.array([0.0, uz, -uy]) if abs(ux) < 0.9 else np.array([-uz, 0.0, ux])
+    e1 /= math.sqrt(e1 @ e1)
+    return e1, _cross(u, e1)
 
 
 def _deflect(u: np.ndarray, theta, phi) -> np.ndarray:
@@ -220,15 +233,16 @@ def _path(rng, ph, start, u, lengths, momenta, betas, scatter: bool):
 # --------------------------------------------------------------------------
 
 
-def _delta_rays(rng, ph, dep, bounds, kinetic, lengths, mass):
+def _delta_rays(rng, ph, dep, bounds, kinetic, lengths, mass, budget):
     """Knock-on electrons above ``delta_ray_cut`` along the steps of a track.
 
-    Returns the energy they carry away (MeV). The number per step is Poisson
-    with mean ``K/2 (Z/A) rho / beta^2 (1/T_cut - 1/W_max) dx`` (the 1/T^2
-    spectrum of free-electron scattering, spin term neglected), each energy
-    drawn from 1/T^2 between the cut and ``W_max``, each emitted at
-    ``cos theta = (T/p)(p_max/T_max)`` and drawn as a straight electron track
-    of length ``T / (dE/dx)_MIP``.
+    Returns the energy they carry away (MeV), at most ``budget`` (the
+    track's continuous loss; deltas past it are not emitted). The number per
+    step is Poisson with mean ``K/2 (Z/A) rho / beta^2 (1/T_cut - 1/W_max)
+    dx`` (the 1/T^2 spectrum of free-electron scattering, spin term
+    neglected), each energy drawn from 1/T^2 between the cut and ``W_max``,
+    each emitted at ``cos theta = (T/p)(p_max/T_max)`` and drawn as a
+    straight electron track of length ``T / (dE/dx)_MIP``.
     """
     cut = ph.delta_ray_cut
     _, beta, gamma = kinematics(kinetic, mass)
@@ -250,20 +264,34 @@ def _delta_rays(rng, ph, dep, bounds, kinetic, lengths, mass):
     step = np.repeat(np.arange(len(lengths)), counts)
     w = w_max[step]
     energy = 1 / (1 / cut - rng.random(len(step)) * (1 / cut - 1 / w))
+    keep = np.cumsum(energy) <= budget
+    step, w, energy = step[keep], w[keep], energy[keep]
+    if not len(step):
+        return 0.0
     p_e = np.sqrt(energy * (energy + 2 * ELECTRON_MASS))
     p_max = np.sqrt(w * (w + 2 * ELECTRON_MASS))
     cos_t = np.clip(energy / p_e * p_max / w, -1, 1)
-    where = bounds[step] + rng.random(len(step))[:, None] * (
-        bounds[step + 1] - bounds[step]
-    )
     axis = bounds[step + 1] - bounds[step]
+    where = bounds[step] + rng.random(len(step))[:, None] * axis
     axis /= np.maximum(np.linalg.norm(axis, axis=1, keepdims=True), 1e-12)
-    phi = rng.uniform(0, 2 * np.pi, len(step))
-    dirs = np.stack(
-        [_deflect(a, np.arccos(c), f) for a, c, f in zip(axis, cos_t, phi, strict=True)]
-    )
+    dirs = _deflect_each(axis, np.arccos(cos_t), rng.uniform(0, 2 * np.pi, len(step)))
     _straight_tracks(dep, ph, where, dirs, energy / MIP_DEDX, energy)
     return float(energy.sum())
+
+
+def _deflect_each(axes, theta, phi):
+    """Return one unit vector per row of ``axes`` at ``theta``, ``phi`` around it."""
+    helper = np.where(
+        (np.abs(axes[:, 0]) < 0.9)[:, None], [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]]
+    )
+    e1 = _cross(axes, helper)
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    e2 = _cross(axes, e1)
+    return (
+        np.cos(theta)[:, None] * axes
+        + (np.sin(theta) * np.cos(phi))[:, None] * e1
+        + (np.sin(theta) * np.sin(phi))[:, None] * e2
+    )
 
 
 def _straight_tracks(dep, ph, starts, dirs, lengths, energies):
@@ -306,8 +334,8 @@ def _charged_track(rng, ph, dep, truth, kind, start, u, kinetic, generation):
     )
     de = t_bounds[:-1] - t_bounds[1:]
     if ph.delta_ray_cut is not None and ph.delta_ray_cut > 0:
-        carried = _delta_rays(rng, ph, dep, bounds, t_mid, lengths, mass)
-        total = de.sum()
+        total = float(de.sum())
+        carried = _delta_rays(rng, ph, dep, bounds, t_mid, lengths, mass, total)
         if carried > 0:  # the mean loss includes the delta rays: take them out
             de = de * max(0.0, 1 - carried / total)
     mids = 0.5 * (bounds[:-1] + bounds[1:])
@@ -554,10 +582,12 @@ def _one_image(rng, ph, particle, momentum_range):
                 image, ph.diffusion / ph.pixel_size, mode="constant", truncate=3.0
             )
         deposited = float(image.sum())
+        image = image.astype(np.float32)
         if ph.noise > 0:
-            image = image + ph.noise * rng.standard_normal(image.shape)
-        image[image < ph.threshold] = 0.0
-        image = np.maximum(image, 0.0)
+            image += np.float32(ph.noise) * rng.standard_normal(
+                image.shape, dtype=np.float32
+            )
+        image[image < max(ph.threshold, 0.0)] = 0.0
         if np.count_nonzero(image) < ph.min_pixels:
             continue
         ambiguous = _ambiguous(ph, particle, truth)
@@ -583,7 +613,7 @@ def _one_image(rng, ph, particle, momentum_range):
             "interacted": truth.interacted,
             "ambiguous": ambiguous,
         }
-        return image.astype(np.float32), row
+        return image, row
     raise RuntimeError(
         f"make_particle_images: no acceptable {particle} image in {MAX_TRIES} "
         f"tries (min_pixels={ph.min_pixels}, drop_ambiguous={ph.drop_ambiguous}); "
