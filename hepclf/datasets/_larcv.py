@@ -251,8 +251,8 @@ def _resolve_classes(pdg, file: Path, classes, a: int, b: int) -> np.ndarray:
             raise ValueError(
                 f"{file}: dataset 'pdg' holds PDG code {int(chunk[row - lo])} "
                 f"(image {row}), which is not in classes {codes.tolist()} "
-                f"({int(bad.sum())} such images in rows {lo}-"
-                f"{lo + len(chunk) - 1})"
+                f"(images outside classes in rows {lo}-{lo + len(chunk) - 1}: "
+                f"{int(bad.sum())})"
             )
     return codes
 
@@ -276,7 +276,7 @@ def _read_images(image, a: int, b: int, file: Path) -> np.ndarray:
         kind = "NaN" if np.isnan(out[bad[0]]).any() else "infinite"
         raise ValueError(
             f"{file}: dataset 'image' has {kind} pixels in image {a + int(bad[0])} "
-            f"({bad.size} bad images in rows {a}-{b - 1})"
+            f"(images with such pixels in rows {a}-{b - 1}: {bad.size})"
         )
     return out
 
