@@ -401,6 +401,8 @@ class ParticleImageBatches:
         The row range ``(start, stop)`` iterated over.
     pdg_codes : ndarray of shape (n_classes,)
         The PDG code of each label.
+    image_shape : tuple of int
+        ``(1, height, width)`` of each image.
     return_info : bool
         Whether batches are :class:`ParticleImages` or ``(images, labels)``.
 
@@ -410,8 +412,6 @@ class ParticleImageBatches:
         A name for each label.
     n_images : int
         Images over all batches.
-    image_shape : tuple of int
-        ``(1, height, width)`` of each image.
     """
 
     def __init__(self, path, batch_size, rows, pdg_codes, image_shape, return_info):
@@ -926,8 +926,8 @@ def write_larcv_sparse2d(
 ) -> Path:
     """Write images as a larcv3 sparse2d product, with h5py alone.
 
-    Writes the structure :func:`load_larcv_sparse2d` reads: ``/Events/
-    event_id`` (run 0, subrun 0, event ``i``) and
+    Writes the structure :func:`load_larcv_sparse2d` reads:
+    ``/Events/event_id`` (run 0, subrun 0, event ``i``) and
     ``/Data/sparse2d_<producer>_group`` with ``extents``, ``voxel_extents``,
     ``image_meta`` and ``voxels``, one entry per image and one projection
     (id ``c``) per channel; the non-zero pixels become voxels, in flat-index
