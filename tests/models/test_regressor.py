@@ -157,7 +157,7 @@ def events():
 
 def test_pipeline_cross_val_score_r2(events):
     X, y = events
-    pipe = make_pipeline(EventImager(npix=16), tiny(max_epochs=15))
+    pipe = make_pipeline(EventImager(npix=8, engine="numpy"), tiny())
     scores = cross_val_score(
         pipe, X, y, cv=KFold(3, shuffle=True, random_state=0), scoring="r2"
     )
@@ -167,7 +167,7 @@ def test_pipeline_cross_val_score_r2(events):
 
 def test_pipeline_grid_search(events):
     X, y = events
-    pipe = make_pipeline(EventImager(npix=16), tiny(max_epochs=3))
+    pipe = make_pipeline(EventImager(npix=8, engine="numpy"), tiny(max_epochs=3))
     search = GridSearchCV(
         pipe,
         {"cnnregressor__lr": [1e-6, 3e-3]},
