@@ -587,7 +587,11 @@ def write_particle_images(
         Integer PDG code of each image (11 electron, 13 muon, 22 photon,
         211 pion, 2212 proton); stored as int32.
     compression : int, default=4
-        gzip level, 0 (none) to 9.
+        gzip level, 0 (none) to 9. On images with 3 % of their pixels
+        charged, any level makes the file about ten times smaller than 0, and
+        reading it back about three times slower (decompression: some 650
+        instead of 2,400 images of 192 x 192 per second on one shared CPU
+        core); choose 0 when reading speed matters more than disk space.
 
     Returns
     -------
