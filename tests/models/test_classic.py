@@ -258,3 +258,15 @@ def test_cnnclassifier_reports_images_too_small_for_alexnet():
     X, y = make_blob_images(n=8, size=32)
     with pytest.raises(ValueError, match=r"AlexNet: an image of size \(32, 32\)"):
         CNNClassifier("alexnet", max_epochs=1).fit(X, y)
+
+
+def test_save_model_round_trip_by_registered_name(tmp_path):
+    from hepclf import load_model, save_model
+
+    params, size = TINY_NETS["inception"]
+    X, y = make_blob_images(n=16, size=size)
+    clf = CNNClassifier("inception", max_epochs=1, random_state=0, **params).fit(X, y)
+    save_model(clf, tmp_path / "inception.hepclf")
+    loaded = load_model(tmp_path / "inception.hepclf")
+    assert isinstance(loaded.module_, InceptionNet)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
