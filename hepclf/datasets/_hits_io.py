@@ -127,7 +127,10 @@ _DIGI_START = re.compile(
 class HitEvents(NamedTuple):
     """Drift-chamber events as padded hits, track ids and truth.
 
-    Attributes
+    Returned by :func:`load_hits_text`, :func:`load_hits_csv` and
+    :func:`hits_from_table` (and so by the drift-chamber simulator).
+
+    Parameters
     ----------
     hits : ndarray of shape (n_events, n_hits_max, 7), dtype float32
         One row per hit, features in the order of :data:`HIT_FEATURES`:

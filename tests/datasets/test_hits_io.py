@@ -255,6 +255,12 @@ BAD_TEXT = [
         "bad number 'nan' for 'RT'",
     ),
     (
+        "bad-number-overflow",
+        dump(GOOD_HEADER, "Detector information:", GOOD_DIGI.replace("2097", "1e999")),
+        3,
+        "bad number '1e999' for 'RC' (not finite)",
+    ),
+    (
         "bad-number-fraction",
         dump(GOOD_HEADER, "Detector information:", GOOD_DIGI.replace("=21", "=2.5")),
         3,
@@ -619,6 +625,27 @@ def test_writers_and_table_checks(tmp_path):
     assert out.truth.empty
     assert list(out.truth.columns) == ["event", "particle", *TRUTH_VALUES]
     assert_same_hits(out, hits_from_table(hits_table, None, events))
+
+
+def test_trailing_empty_events_are_kept(tmp_path):
+    hits_table, truth, events = tables()
+    events = pd.concat(
+        [events, pd.DataFrame({"event_number": [14, 15], "t0": [1.0, 2.0]})],
+        ignore_index=True,
+    )
+    reference = hits_from_table(hits_table, truth, events)
+    assert reference.hits.shape == (6, 4, 7)
+    text = load_hits_text(
+        write_hits_text(tmp_path / "a.dat", hits_table, truth, events)
+    )
+    write_hits_csv(tmp_path / "csv", hits_table, truth, events)
+    from_csv = load_hits_csv(tmp_path / "csv")
+    for out in (reference, text, from_csv):
+        assert out.events["n_hits"].tolist() == [3, 2, 0, 4, 0, 0]
+        assert out.events["event_number"].tolist() == [10, 11, 12, 13, 14, 15]
+        np.testing.assert_array_equal(out.track_ids[4:], -1)
+    assert_same_hits(text, reference)
+    assert_same_hits(from_csv, reference)
 
 
 def test_extra_event_columns_are_kept():
