@@ -26,9 +26,11 @@ from ..utils._docstrings import fill_doc
 from ..utils._param_validation import NonEmptySequenceOf
 from ..utils._validation import check_padded
 
-#: The per-hit features, in column order. Only the first three are required;
-#: ``geometry="unrolled"`` also needs ``layer``. The others are carried along
-#: (and ignored) so that the reader's arrays can be passed as they are.
+#: The per-hit features, in column order: those of the hit readers and the
+#: simulator (``hepclf.datasets``, ``HitEvents.hits``). Only the first three are
+#: required; ``geometry="unrolled"`` also needs ``layer``. The others are
+#: carried along (and ignored) so that the readers' arrays can be passed as
+#: they are.
 HIT_FEATURES = ("x", "y", "charge", "layer", "wire", "stereo", "drift_time")
 
 #: The charge encodings, one image channel each.
@@ -43,8 +45,8 @@ MDC_OUTER_RADIUS_MM = 810.0
 
 _X_DOC = """X : array-like of shape (n_events, n_hits, 3 to 7), list of arrays \
 or awkward.Array
-    Detector hits per event, one row each, columns in the order of
-    :data:`HIT_FEATURES`: ``x, y`` (mm), ``charge`` (ADC counts, not
+    Detector hits per event, one row each, columns in the order of the hit
+    readers (``HitEvents.hits``): ``x, y`` (mm), ``charge`` (ADC counts, not
     negative), then optionally ``layer`` (whole number, needed by
     ``geometry="unrolled"``), ``wire``, ``stereo``, ``drift_time``, which are
     not used otherwise. A row whose x, y and charge are all 0 is padding
@@ -80,8 +82,6 @@ class EnergyEncoder(PaddedInputMixin, TransformerMixin, BaseEstimator):
     learned in :meth:`fit` from the training events only (the seed
     "normalised the data set"), so that cross-validation does not leak the
     scale of the test events into training.
-
-    Read more in the :ref:`User Guide <hits>`.
 
     Parameters
     ----------

@@ -16,7 +16,8 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 
 from hepclf import EnergyEncoder
-from hepclf.imaging import ENCODINGS, HIT_FEATURES
+from hepclf.imaging import ENCODINGS
+from hepclf.imaging._hits import HIT_FEATURES
 
 ENGINES = [
     "numpy",
@@ -165,6 +166,44 @@ def test_pixel_edges_follow_histogram2d(engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("geometry", ["xy", "unrolled"])
+def test_charge_and_hits_are_conserved(engine, geometry):
+    X = random_hits(30, seed=15)
+    encoder = EnergyEncoder(
+        encoding=["binary", "per_hit"],
+        geometry=geometry,
+        scale_quantile=None,
+        engine=engine,
+    )
+    images = encoder.fit_transform(X).astype(np.float64)
+    present = np.any(X[..., :3] != 0, axis=-1)
+    assert_allclose(images[:, 1].sum(axis=(1, 2)), X[..., 2].sum(axis=1), rtol=1e-6)
+    # a pixel with a hit is on in the binary channel, and only those
+    assert_array_equal(images[:, 0] > 0, images[:, 1] > 0)
+    assert (images[:, 0].sum(axis=(1, 2)) <= present.sum(axis=1)).all()
+    if geometry == "unrolled":  # each layer's charge lands in its own row
+        for i in range(len(X)):
+            per_layer = np.bincount(
+                X[i, present[i], 3].astype(int), X[i, present[i], 2], minlength=43
+            )
+            assert_allclose(images[i, 1].sum(axis=1), per_layer, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_simulated_events_encode_every_hit():
+    from hepclf.datasets import make_drift_chamber_events
+
+    events = make_drift_chamber_events("jpsi_mumu", 4, random_state=0, progress=False)
+    for geometry in ("xy", "unrolled"):
+        encoder = EnergyEncoder(geometry=geometry, scale_quantile=None)
+        images = encoder.fit_transform(events.hits)
+        assert encoder.n_outside_ == 0
+        assert_allclose(
+            images.sum(axis=(1, 2, 3)), events.hits[..., 2].sum(axis=1), rtol=1e-6
+        )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_empty_events_give_zero_images(engine):
     X = np.zeros((3, 5, 3))
     X[1, 2] = [10.0, 10.0, 50.0]
@@ -193,6 +232,12 @@ def test_padding_rows_ragged_and_awkward_change_nothing(engine):
         [[dict(zip(HIT_FEATURES, row, strict=True)) for row in r] for r in ragged]
     )
     assert_array_equal(encoder.transform(records), expected)
+
+
+def test_features_are_those_of_the_hit_readers():
+    from hepclf.datasets._hits_io import HIT_FEATURES as READERS
+
+    assert HIT_FEATURES == READERS
 
 
 def test_numba_and_numpy_engines_agree_bitwise():
