@@ -142,13 +142,17 @@ def test_default_target_is_the_predicted_class(patch_classifier, patch_data):
 def test_batches_give_the_same_answer(patch_classifier, patch_data):
     X, _ = patch_data
     X = X[:11]
+    targets = [None, np.where(np.arange(11) % 3, "photon", "electron")]
     for method in METHODS:
-        assert_allclose(
-            saliency(patch_classifier, X, method=method, batch_size=4),
-            saliency(patch_classifier, X, method=method),
-            rtol=1e-5,
-            atol=1e-6,
-        )
+        for target in targets:
+            assert_allclose(
+                saliency(
+                    patch_classifier, X, target=target, method=method, batch_size=4
+                ),
+                saliency(patch_classifier, X, target=target, method=method),
+                rtol=1e-5,
+                atol=1e-6,
+            )
 
 
 def test_the_fitted_model_is_left_alone(patch_classifier, patch_data):
