@@ -106,7 +106,7 @@ def saliency(
     >>> X[y == "signal", 0, 2, 2] += 3.0
     >>> clf = CNNClassifier(
     ...     max_epochs=2, module__conv_blocks=((4,),), module__pool_size=2,
-    ...     module__dense=(8,), random_state=0,
+    ...     module__dense=(8,), module__dropout=0.0, random_state=0,
     ... ).fit(X, y)
     >>> saliency(clf, X[:3], target="signal").shape
     (3, 1, 8, 8)
