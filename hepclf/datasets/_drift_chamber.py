@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ._hits_io import hits_from_table, write_hits_csv, write_hits_text
 from ._runner import Task, _resolve_n_jobs, _seed_sequence, run_tasks
 
 __all__ = ["BESIII_MDC", "DC_PROCESSES", "MDCGeometry", "make_drift_chamber_events"]
@@ -328,7 +329,7 @@ M_MU = 0.1056583755
 M_PI = 0.13957039
 M_JPSI = 3.096900
 M_PSI2S = 3.686097
-SQRT_S = 3.686  # GeV
+SQRT_S = M_PSI2S  # GeV: the collisions are on the psi(3686) peak
 C_CM_PER_NS = 29.9792458
 
 #: Charged particles of each process, in the order of the truth rows (the
@@ -722,11 +723,12 @@ def _track_hits(tracks: dict, geometry: MDCGeometry, field: float, rng, resp):
     keep = rng.random(len(ti)) < tracks["efficiency"]
     ti, li, wire, frac = ti[keep], li[keep], wire[keep], frac[keep]
 
-    # distance of closest approach: wire at the crossing height to the track
-    # line (the wire is nearly parallel to z, so the distance is transverse)
+    # distance of closest approach: from the wire, at the track's height, to
+    # the track's circle (the wire is nearly parallel to z, so the distance
+    # is transverse)
     zh = np.clip(z[ti, li], -half[li], half[li])
     xw, yw = geometry.wire_position(li, wire, zh)
-    doca = np.abs((xw - x[ti, li]) * ty[ti, li] - (yw - y[ti, li]) * tx[ti, li])
+    doca = np.abs(np.hypot(xw - xc[ti], yw - yc[ti]) - radius[ti])
 
     # energy loss, Landau-distributed, in ADC counts
     betagamma = p[ti] / tracks["mass"][ti]
@@ -1115,8 +1117,6 @@ def make_drift_chamber_events(
     >>> ev.hits.shape[0], list(ev.truth["particle"][:4])  # doctest: +SKIP
     (5, ['pi+', 'pi-', 'e+', 'e-'])
     """
-    from ._hits_io import hits_from_table, write_hits_csv, write_hits_text
-
     process = _check_process(process)
     n_jobs = _resolve_n_jobs(n_jobs)
     seed = _seed_sequence(random_state)
