@@ -361,3 +361,61 @@ def test_no_acceptable_image_is_reported():
             1, ["proton"], npix=16, min_pixels=256, progress=False, random_state=0
         )
     assert isinstance(err.value.__cause__, RuntimeError)
+
+
+# --------------------------------------------------------------------------
+# The detector step
+# --------------------------------------------------------------------------
+
+
+def physics(**kw):
+    from hepclf.datasets._particles import _Physics
+
+    settings = {
+        "npix": 64, "pixel_size": 0.5, "step": 0.125, "vertex_range": (0.25, 0.75),
+        "direction": "isotropic", "multiple_scattering": True, "delta_ray_cut": 1.0,
+        "hadronic_interactions": True, "interaction_length": 85.7,
+        "muon_decay_fraction": 0.25, "conversion_length": 18.0,
+        "radiation_length": 14.0, "moliere_radius": 9.04, "critical_energy": 32.84,
+        "trunk_length": 4.67, "diffusion": 0.15, "noise": 0.0, "threshold": 0.0,
+        "min_pixels": 0, "drop_ambiguous": False, "ambiguity_length": 5.0,
+    }  # fmt: skip
+    settings.update(kw)
+    return _Physics(**settings)
+
+
+def test_blur_of_the_deposit_box_equals_the_blur_of_the_image():
+    from scipy.ndimage import gaussian_filter
+
+    from hepclf.datasets._particles import _detector
+
+    deposits = np.zeros((64, 64))
+    deposits[10:13, 20:40] = 1.0
+    deposits[0, 63] = 2.0  # at the border
+    ph = physics(diffusion=0.6)
+    image, deposited = _detector(np.random.default_rng(0), ph, deposits)
+    full = gaussian_filter(deposits, 1.2, mode="constant", truncate=3.0)
+    assert_allclose(image, full, atol=1e-6)
+    assert_allclose(deposited, full.sum())
+
+
+def test_sparse_noise_has_the_statistics_of_noise_in_every_pixel():
+    from scipy.stats import norm
+
+    from hepclf.datasets._particles import _detector
+
+    rng = np.random.default_rng(1)
+    empty = np.zeros((256, 256))
+    sparse = physics(npix=256, noise=1.0, threshold=3.5)  # tail 2.3e-4
+    values = np.concatenate(
+        [x[x > 0] for x in (_detector(rng, sparse, empty)[0] for _ in range(20))]
+    )
+    expected = 20 * 256 * 256 * norm.sf(3.5)  # 305
+    assert abs(len(values) - expected) < 4 * np.sqrt(expected)
+    assert values.min() >= 3.5
+    tail_mean = norm.pdf(3.5) / norm.sf(3.5)  # E[x | x > 3.5] = 3.75
+    assert_allclose(values.mean(), tail_mean, atol=4 * 0.27 / np.sqrt(len(values)))
+    # a low threshold takes the dense path: about Q(1) of the pixels pass
+    dense = physics(npix=256, noise=1.0, threshold=1.0)
+    image, _ = _detector(rng, dense, empty)
+    assert_allclose(np.count_nonzero(image) / image.size, norm.sf(1.0), atol=0.005)
