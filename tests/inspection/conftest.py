@@ -60,7 +60,7 @@ class LinearNet(nn.Module):
         return self.linear(x.flatten(1))
 
 
-def linear_classifier(weight, classes=("a", "b")):
+def linear_classifier(weight, classes=("a", "b"), device="cpu"):
     """A CNNClassifier whose module is ``LinearNet`` with the given weights.
 
     ``weight`` has shape ``(n_classes, n_channels, height, width)``.
@@ -69,7 +69,8 @@ def linear_classifier(weight, classes=("a", "b")):
     rng = np.random.default_rng(0)
     X = rng.random((8, *weight.shape[1:])).astype(np.float32)
     y = np.resize(np.asarray(classes), len(X))
-    clf = CNNClassifier(LinearNet, max_epochs=1, random_state=0).fit(X, y)
+    clf = CNNClassifier(LinearNet, max_epochs=1, random_state=0, device=device)
+    clf.fit(X, y)
     with torch.no_grad():
         clf.module_.linear.weight.copy_(
             torch.as_tensor(weight.reshape(len(weight), -1))
