@@ -127,10 +127,10 @@ class _ImageTask:
 class _Truth:
     """What happened to one particle (filled while it is simulated)."""
 
+    # the primary's fate, where the view shows it (its end point inside)
     stopped: bool = False
     decayed: bool = False
     interacted: bool = False
-    interaction_inside: bool = False
     released: float = 0.0  # energy set free beyond the kinetic energy (MeV)
     conversion_gap: float = 0.0
     projected_gap: float = 0.0
@@ -346,25 +346,22 @@ def _charged_track(rng, ph, dep, truth, kind, start, u, kinetic, generation):
             np.hypot(*(bounds[1:, :2] - bounds[:-1, :2]).T)[inside].sum()
         )
     end, u_end = bounds[-1], dirs[-1]
+    seen = generation == 0 and bool(_inside(end[None], ph)[0])
     if interacts:
         t_int = float(t_bounds[-1])
-        if generation == 0:
-            truth.interacted = True
-            truth.interaction_inside = bool(_inside(end[None], ph)[0])
+        truth.interacted = truth.interacted or seen
         _hadronic_interaction(rng, ph, dep, truth, kind, end, u_end, t_int, generation)
         return
-    if generation == 0:
-        truth.stopped = True
+    truth.stopped = truth.stopped or seen
     if kind == "muon" and (generation > 0 or rng.random() < ph.muon_decay_fraction):
         # mu -> e nu nu at rest (a mu+ from a pion decay always decays)
         energy = float(michel_energies(rng, 1)[0])
-        truth.decayed = truth.decayed or generation == 0
+        truth.decayed = truth.decayed or seen
         truth.released += energy
         _em_shower(rng, ph, dep, end, _isotropic(rng), energy, n_mip=1, c_j=-0.5)
     elif kind == "pion":
         # pi+ -> mu+ nu at rest: a 4.1 MeV muon, then its Michel positron
-        if generation == 0:
-            truth.decayed = True
+        truth.decayed = truth.decayed or seen
         truth.released += PION_DECAY_MUON_T
         _charged_track(
             rng,
@@ -604,9 +601,9 @@ def _detector(rng, ph, deposits: np.ndarray) -> tuple[np.ndarray, float]:
 def _ambiguous(ph, particle, truth) -> bool:
     """Whether the label is physically ambiguous (see make_particle_images)."""
     if particle == "proton":
-        return truth.interaction_inside
+        return truth.interacted
     if particle == "pion":
-        return not truth.interaction_inside
+        return not truth.interacted
     if particle == "muon":
         return truth.visible_length < ph.ambiguity_length
     if particle == "photon":
@@ -911,8 +908,10 @@ def make_particle_images(
         in the image after diffusion, before noise and threshold),
         ``available_energy`` (kinetic energy plus the energy set free by
         decays and neutral-pion masses: never less than
-        ``deposited_energy``), ``stopped``, ``decayed``, ``interacted``
-        (hadronic interaction of the primary) and ``ambiguous``.
+        ``deposited_energy``), ``stopped`` (the primary comes to rest inside
+        the view), ``decayed`` (and decays there: a Michel electron, or the
+        pi+ -> mu+ -> e+ chain), ``interacted`` (the primary's hadronic
+        interaction is inside the view) and ``ambiguous``.
 
     Raises
     ------

@@ -197,9 +197,9 @@ def test_bragg_peak_at_the_end_of_a_stopping_proton():
     X, _, info = clean(
         5,
         ["proton"],
-        npix=64,
+        npix=96,
         vertex_range=(0.45, 0.55),
-        momentum_ranges={"proton": (450.0, 600.0)},  # 10-17 cm ranges
+        momentum_ranges={"proton": (450.0, 550.0)},  # ranges of 8-16 cm
         multiple_scattering=False,
         delta_ray_cut=None,
         hadronic_interactions=False,
@@ -275,18 +275,30 @@ def test_energy_is_conserved_when_everything_is_contained():
 
 
 def test_muon_decay_fraction_switches_michel_electrons():
-    kw = {"npix": 16, "momentum_ranges": {"muon": (90.0, 150.0)}}
+    # 16 pixels of 10 cm: the muons (ranges 5-19 cm) stop inside the view
+    kw = {"npix": 16, "pixel_size": 10.0, "momentum_ranges": {"muon": (90.0, 150.0)}}
     *_, none = clean(20, ["muon"], muon_decay_fraction=0.0, **kw)
     *_, every = clean(20, ["muon"], muon_decay_fraction=1.0, **kw)
     assert none.stopped.all()
     assert not none.decayed.any()
     assert every.decayed.all()
+    # where the view is too small to show the stop, the flags stay off
+    *_, small = clean(20, ["muon"], muon_decay_fraction=1.0, npix=16)
+    assert not small.stopped.any()
+    assert not small.decayed.any()
 
 
 def test_hadronic_interactions_switch():
     kw = {"npix": 16, "momentum_ranges": {"pion": (600.0, 800.0)}}
-    *_, on = clean(30, ["pion"], interaction_length=10.0, **kw)
-    *_, off = clean(30, ["pion"], hadronic_interactions=False, **kw)
+    *_, on = clean(30, ["pion"], interaction_length=1.0, **kw)
+    *_, off = clean(
+        30,
+        ["pion"],
+        hadronic_interactions=False,
+        pixel_size=40.0,
+        vertex_range=(0.49, 0.51),
+        **kw,
+    )  # a 6.4 m view: pions (ranges 2-2.8 m) from its centre stop inside
     assert on.interacted.mean() > 0.9
     assert not off.interacted.any()
     assert off.stopped.all()
