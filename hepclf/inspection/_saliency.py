@@ -85,6 +85,14 @@ def saliency(
         delta)``, ``delta`` of shape ``(n_samples,)`` being Captum's
         convergence delta (sum of attributions minus the score difference).
 
+    Raises
+    ------
+    ValueError
+        For an unknown ``method`` or ``target`` label, input the classifier
+        does not take, and attributions that are not finite (a module that is
+        not differentiable at the input, such as one taking the square root of
+        a zero distance; ``"occlusion"`` needs no gradient).
+
     See Also
     --------
     hepclf.inspection.plot_saliency : draws an attribution over its image.
@@ -126,7 +134,8 @@ def saliency(
         )
     attr = import_optional("captum.attr", extra="explain")
     net, X = network_input(estimator, X, caller)
-    batch_size = int(batch_size or net.batch_size or len(X))
+    if batch_size is None:  # skorch's -1: everything in one batch
+        batch_size = net.batch_size if net.batch_size and net.batch_size > 0 else len(X)
     module = net.module_
     device = net.device_
     nonlinearity = net.get_predict_nonlinearity() if output == "proba" else None
@@ -161,6 +170,14 @@ def saliency(
                 deltas.append(delta.detach().float().cpu().numpy())
             pieces.append(result.detach().float().cpu().numpy())
     attributions = np.concatenate(pieces).astype(np.float32, copy=False)
+    bad = ~np.isfinite(attributions.reshape(len(attributions), -1)).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{caller}: method {method!r} gave NaN or inf attributions for sample "
+            f"{int(np.argmax(bad))} ({int(bad.sum())} sample(s) in all): the "
+            f"module {net.module!r} is not differentiable there (or overflows); "
+            "method='occlusion' needs no gradient"
+        )
     if with_delta:
         return attributions, np.concatenate(deltas)
     return attributions

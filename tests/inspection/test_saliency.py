@@ -13,7 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 from hepclf import CNNClassifier
 from hepclf.inspection import saliency
 
-from .conftest import PATCH, linear_classifier, patch_images
+from .conftest import PATCH, LinearNet, linear_classifier, patch_images
 
 pytest.importorskip("captum")
 
@@ -250,6 +250,25 @@ def test_missing_captum_names_the_extra(patch_classifier, patch_data, monkeypatc
     X, _ = patch_data
     with pytest.raises(ImportError, match=r"hepclf\[explain\]"):
         saliency(patch_classifier, X[:2])
+
+
+class SqrtNet(LinearNet):
+    """Linear in sqrt(x): no gradient where a pixel is zero."""
+
+    def forward(self, x):
+        return self.linear(torch.sqrt(x).flatten(1))
+
+
+def test_non_finite_attributions_are_refused():
+    rng = np.random.default_rng(6)
+    X = rng.uniform(0.5, 1, (6, 1, 4, 4)).astype(np.float32)
+    y = np.arange(6) % 2
+    clf = CNNClassifier(SqrtNet, max_epochs=1, random_state=0).fit(X, y)
+    X[[2, 4], 0, 1, 1] = 0.0
+    with pytest.raises(ValueError, match=r"for sample 2 \(2 sample\(s\) in all\)"):
+        saliency(clf, X, target=1)
+    occ = saliency(clf, X, target=1, method="occlusion")  # needs no gradient
+    assert np.isfinite(occ).all()
 
 
 @pytest.mark.gpu
