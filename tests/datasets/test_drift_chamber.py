@@ -211,8 +211,20 @@ def test_pipi_mass_follows_its_density():
     rng = np.random.default_rng(3)
     p4 = dc._jpsi_decays(20_000, dc.M_MU, rng, dc.RESPONSE)
     _, _, _, m = kinematics(p4[:, 0] + p4[:, 1])
-    grid, cdf = dc._mpipi_table(dc.RESPONSE.pipi_lambda)
-    expected_mean = grid[-1] - np.trapezoid(cdf, grid)  # mean = b - int F dm
+    # phase space (J/psi momentum x pion momentum in the pi pi frame) times
+    # (m^2 - 4.35 m_pi^2)^2, integrated here on its own
+    grid = np.linspace(2 * dc.M_PI, dc.M_PSI2S - dc.M_JPSI, 20_001)
+
+    def momentum(big, m1, m2):
+        kallen = (big**2 - (m1 + m2) ** 2) * (big**2 - (m1 - m2) ** 2)
+        return np.sqrt(np.clip(kallen, 0, None)) / (2 * big)
+
+    density = (
+        momentum(dc.M_PSI2S, dc.M_JPSI, grid)
+        * momentum(grid, dc.M_PI, dc.M_PI)
+        * (grid**2 - 4.35 * dc.M_PI**2) ** 2
+    )
+    expected_mean = np.trapezoid(grid * density, grid) / np.trapezoid(density, grid)
     assert abs(m.mean() - expected_mean) < 5 * m.std() / math.sqrt(len(m))
     # the matrix element pushes the spectrum up: few events below 0.35 GeV
     assert np.mean(m < 0.35) < 0.05
@@ -529,6 +541,10 @@ def test_noise_occupancy_as_configured(occupancy):
     # noise charge is lower than the tracks'
     q = ev.hits[..., 2]
     assert np.median(q[noise]) < 0.5 * np.median(q[ev.track_ids > 0])
+    # noise hits sit among the others, ordered by layer and wire
+    for e in range(len(ev.hits)):
+        lw = ev.hits[e, real[e], 3:5].astype(int)
+        assert np.all(np.diff(lw[:, 0] * 1000 + lw[:, 1]) > 0)
     clean = make_drift_chamber_events("pipimumu", 300, random_state=11, progress=False)
     assert not np.any(clean.track_ids == 0)
 
