@@ -922,6 +922,11 @@ def make_particle_images(
     hepclf.datasets.TaskError
         A task failed, e.g. no image with ``min_pixels`` pixels in 200 tries.
 
+    See Also
+    --------
+    load_particle_images : Read images in the challenge's HDF5 layout.
+    write_particle_images : Write images in that layout.
+
     Notes
     -----
     Units: MeV, cm, MeV/c. Material constants of liquid argon from the PDG
