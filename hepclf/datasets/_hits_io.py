@@ -47,6 +47,7 @@ import glob
 import itertools
 import os
 import re
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from numbers import Integral
 from pathlib import Path
@@ -110,8 +111,25 @@ _CSV_INTS = frozenset({"ID", "Layer", "Wire", "Stereo", "TRK"})
 _EVENTS_COLUMNS = ("event_number", "t0", "n_hits", "file")
 _TRUTH_FILE_COLUMNS = ("event_number", "particle", *TRUTH_VALUES)
 
+_INT32_MAX = 2**31 - 1
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# A hit line in the written layout, with values that need no further check
+# (non-negative integers, stereo 0 or 1, numbers too short to overflow); any
+# other line goes through the general parser, which names what is wrong.
+# Numbers below 1e25 in magnitude: within float32's range, and finite.
+_SMALL = r"([+-]?(?:\d{1,15}(?:\.\d*)?|\.\d+)(?:[eE](?:\+?\d|-\d{1,2}))?)"
+_F = rf"\s*=\s*{_SMALL}\s*,\s*"
+_DIGI_FAST = re.compile(
+    r"layer\s*=\s*(\d{1,9})\s*,\s*wire\s*=\s*(\d{1,9})\s*,\s*stereo\s*=\s*([01])"
+    rf"\s*,\s*XE{_F}YE{_F}XW{_F}YW{_F}RT{_F}RC{_F}TRK\s*=\s*(\d{{1,9}})\s*,?"
+)
+_NUM = rf"\s*{_SMALL}\s*"
+_CSV_FAST = re.compile(
+    r"\s*([+-]?\d{1,18})\s*,\s*(\d{1,9})\s*,\s*(\d{1,9})\s*,\s*([01])\s*,"
+    rf"{_NUM},{_NUM},{_NUM},{_NUM},\s*(\d{{1,9}})\s*,?\s*"
+)
 _HEADER = (
     ("Event number:", "event number"),
     ("Number of digis:", "number of digis"),
@@ -724,6 +742,8 @@ class _Reader:
         value = float(text)
         if not np.isfinite(value):
             raise self.error(f"bad number {text!r} for {key!r} (not finite)")
+        if abs(value) > _FLOAT32_MAX:
+            raise self.error(f"bad number {text!r} for {key!r} (beyond float32)")
         return value
 
     def fields(
@@ -764,21 +784,24 @@ class _Reader:
 
 
 class _Hits:
-    """Growing per-hit columns of one read."""
+    """Growing per-hit values of one read, 8 bytes each (``array.array``)."""
 
     def __init__(self) -> None:
-        self.event: list[int] = []
-        self.ints: list[tuple[int, int, int, int]] = []  # layer, wire, stereo, trk
-        self.floats: list[tuple[float, ...]] = []
+        self.event = array("q")
+        self.ints = array("q")  # layer, wire, stereo, trk of each hit
+        self.floats = array("d")
 
     def arrays(self, n_floats: int):
-        event = np.asarray(self.event, dtype=np.int64)
-        ints = np.asarray(self.ints, dtype=np.int64).reshape(-1, 4)
-        floats = np.asarray(self.floats, dtype=np.float64).reshape(-1, n_floats)
-        return event, ints, floats
+        event = np.frombuffer(self.event, dtype=np.int64).copy()
+        ints = np.frombuffer(self.ints, dtype=np.int64).reshape(-1, 4).copy()
+        floats = np.frombuffer(self.floats, dtype=np.float64).reshape(-1, n_floats)
+        return event, ints, floats.copy()
 
 
 def _check_hit(reader: _Reader, layer, wire, stereo, trk) -> None:
+    for key, value in (("layer", layer), ("wire", wire), ("TRK", trk)):
+        if value > _INT32_MAX:
+            raise reader.error(f"bad number {value} for {key!r} (too large)")
     if layer < 0 or wire < 0:
         raise reader.error(f"negative layer or wire ({layer}, {wire})")
     if stereo not in (0, 1):
@@ -856,6 +879,12 @@ def _parse_header(reader: _Reader, text: str):
 
 def _parse_digi(reader: _Reader, text: str):
     """``(layer, wire, stereo, trk), (xe, ye, xw, yw, rt, rc)`` of a hit line."""
+    match = _DIGI_FAST.fullmatch(text)
+    if match is not None:  # the usual layout: no further checks needed
+        g = match.groups()
+        return (int(g[0]), int(g[1]), int(g[2]), int(g[9])), tuple(
+            float(v) for v in g[3:9]
+        )
     parts = [p.strip() for p in text.split(",")]
     while parts and not parts[-1]:
         parts.pop()
@@ -1015,8 +1044,8 @@ def load_hits_text(
         elif state == "digis" and _DIGI_START.match(text):
             ints, floats = _parse_digi(reader, text)
             hits.event.append(len(numbers) - 1)
-            hits.ints.append(ints)
-            hits.floats.append(floats)
+            hits.ints.extend(ints)
+            hits.floats.extend(floats)
             found += 1
         elif state == "header":
             raise reader.error(
@@ -1087,8 +1116,10 @@ def _split_csv(reader: _Reader, text: str, columns: Sequence[str]) -> list[str]:
     return cells
 
 
-def _csv_rows(reader: _Reader, columns: Sequence[str]) -> Iterator[list[str]]:
-    """Check the header line, then yield the cells of each row."""
+def _csv_rows(
+    reader: _Reader, columns: Sequence[str], split: bool = True
+) -> Iterator[list[str] | str]:
+    """Check the header line, then yield the cells (or the text) of each row."""
     lines = reader.lines()
     header = next(lines, None)
     if header is None:
@@ -1104,7 +1135,7 @@ def _csv_rows(reader: _Reader, columns: Sequence[str]) -> Iterator[list[str]]:
             f"wrong header: expected {', '.join(columns)}, got {header[:80]!r}"
         )
     for text in lines:
-        yield _split_csv(reader, text, columns)
+        yield _split_csv(reader, text, columns) if split else text
 
 
 def _csv_files(paths, caller) -> list[Path]:
@@ -1288,18 +1319,25 @@ def load_hits_csv(
     for position, (_, f, _, n_hits, line) in enumerate(entries):
         reader = _Reader(f, caller)
         found = 0
-        for cells in _csv_rows(reader, _CSV_COLUMNS):
-            reader.integer(cells[0], "ID")
-            layer, wire, stereo, trk = (
-                reader.integer(cells[k], _CSV_COLUMNS[k]) for k in (1, 2, 3, 8)
-            )
-            _check_hit(reader, layer, wire, stereo, trk)
-            x, y, rt, rc = (
-                reader.number(cells[k], _CSV_COLUMNS[k]) for k in (4, 5, 6, 7)
-            )
+        for text in _csv_rows(reader, _CSV_COLUMNS, split=False):
+            match = _CSV_FAST.fullmatch(text)
+            if match is not None:  # the usual row: no further checks needed
+                g = match.groups()
+                layer, wire, stereo, trk = int(g[1]), int(g[2]), int(g[3]), int(g[8])
+                x, y, rt, rc = float(g[4]), float(g[5]), float(g[6]), float(g[7])
+            else:
+                cells = _split_csv(reader, text, _CSV_COLUMNS)
+                reader.integer(cells[0], "ID")
+                layer, wire, stereo, trk = (
+                    reader.integer(cells[k], _CSV_COLUMNS[k]) for k in (1, 2, 3, 8)
+                )
+                _check_hit(reader, layer, wire, stereo, trk)
+                x, y, rt, rc = (
+                    reader.number(cells[k], _CSV_COLUMNS[k]) for k in (4, 5, 6, 7)
+                )
             hits.event.append(position)
-            hits.ints.append((layer, wire, stereo, trk))
-            hits.floats.append((x, y, rt, rc))
+            hits.ints.extend((layer, wire, stereo, trk))
+            hits.floats.extend((x, y, rt, rc))
             found += 1
         if n_hits >= 0 and n_hits != found:
             raise _Reader(events_path, caller).error(

@@ -261,6 +261,12 @@ BAD_TEXT = [
         "bad number '1e999' for 'RC' (not finite)",
     ),
     (
+        "bad-number-float32",
+        dump(GOOD_HEADER, "Detector information:", GOOD_DIGI.replace("2097", "1e39")),
+        3,
+        "bad number '1e39' for 'RC' (beyond float32)",
+    ),
+    (
         "bad-number-fraction",
         dump(GOOD_HEADER, "Detector information:", GOOD_DIGI.replace("=21", "=2.5")),
         3,
@@ -383,6 +389,25 @@ def test_good_text_fixture_reads(tmp_path):
     out = load_hits_text(path)
     np.testing.assert_array_equal(
         out.hits, np.float32([[[-75.5, 3.125, 2097, 0, 21, 1, 500.25]]])
+    )
+
+
+def test_unusual_but_valid_numbers_read_the_same(tmp_path):
+    # numbers outside the fast path's pattern take the general parser
+    digi = GOOD_DIGI.replace("-76.5", "-7.65e+01").replace("RT=500.25", "RT=5.0025e2")
+    digi = digi.replace("RC=2097", "RC=+2097.").replace("TRK=1", "TRK=0001")
+    path = tmp_path / "a.dat"
+    path.write_text(dump(GOOD_HEADER, "Detector information:", digi))
+    out = load_hits_text(path)
+    np.testing.assert_array_equal(
+        out.hits, np.float32([[[-75.5, 3.125, 2097, 0, 21, 1, 500.25]]])
+    )
+    np.testing.assert_array_equal(out.track_ids, [[1]])
+    row = "+0, 3, 4, 1, 15e-1, 2.5e+0, 3.0025e+20, 7.0e2, 1"
+    (tmp_path / "event_1.csv").write_text(HEADER + row + "\n")
+    out = load_hits_csv(tmp_path / "event_1.csv")
+    np.testing.assert_array_equal(
+        out.hits, np.float32([[[1.5, 2.5, 700, 3, 4, 1, 3.0025e20]]])
     )
 
 
