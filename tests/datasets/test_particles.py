@@ -231,6 +231,26 @@ def test_photon_shower_starts_after_a_gap_electron_at_the_vertex():
     assert (photons.projected_gap > 2 * pixel).sum() > 30
 
 
+def test_shower_starts_with_one_mip_for_electrons_two_for_photons():
+    # long straight trunks: the dE/dx of the shower's first centimetres
+    X, _, info = clean(
+        6,
+        ["electron", "photon"],
+        npix=128,
+        vertex_range=(0.45, 0.55),
+        trunk_length=1000.0,
+        multiple_scattering=False,
+        momentum_ranges={"electron": (700, 800), "photon": (700, 800)},
+        conversion_length=4.0,
+    )
+    for x, (_, row) in zip(X, info.iterrows(), strict=True):
+        s, e = along_track(x, row, 0.5)
+        start = row.conversion_gap
+        dedx = e[(s > start + 1.0) & (s < start + 4.0)].sum() / 3.0
+        mips = 1 if row.particle == "electron" else 2
+        assert_allclose(dedx, mips * 2.105, rtol=0.12)
+
+
 def test_conversion_gap_is_exponential_with_mean_9_7_x0():
     *_, info = clean(300, ["photon"], npix=16, momentum_ranges={"photon": (35.0, 40.0)})
     gap = info.conversion_gap.to_numpy()
