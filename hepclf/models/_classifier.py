@@ -152,6 +152,7 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
 
     See Also
     --------
+    hepclf.CNNRegressor : the regression counterpart, with the same machinery.
     hepclf.JetImager : makes jet images for this classifier.
     hepclf.models.JetCNN, hepclf.models.ResNet : the registered image modules.
     hepclf.models.ParticleTransformer : the registered particle-level module.

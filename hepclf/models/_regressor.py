@@ -317,8 +317,24 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
 
     @available_if(lambda self: False)
     def predict_proba(self, X):
-        """Not available: a regressor has no class probabilities."""
-        raise AttributeError("CNNRegressor has no predict_proba")
+        """Not available: a regressor has no class probabilities (use ``predict``).
+
+        skorch's ``NeuralNet`` has a ``predict_proba`` that returns the raw
+        network output; it is hidden here (``hasattr`` is False), since that
+        output is in standardised units and scikit-learn takes the method's
+        presence to mean a classifier.
+
+        Parameters
+        ----------
+        X : array-like
+            Ignored.
+
+        Raises
+        ------
+        AttributeError
+            Always.
+        """
+        raise AttributeError("CNNRegressor has no predict_proba; use predict")
 
     def __sklearn_is_fitted__(self):
         return bool(self.initialized_) and hasattr(self, "n_outputs_")

@@ -55,7 +55,8 @@ def fitted(toy):
 def test_learns_a_linear_function_of_intensity(fitted, toy):
     X, y = toy
     pred = fitted.predict(X[300:])
-    assert pred.shape == (100,) and pred.dtype == np.float64
+    assert pred.shape == (100,)
+    assert pred.dtype == np.float64
     assert r2_score(y[300:], pred) > 0.9
     assert fitted.score(X[300:], y[300:]) == pytest.approx(r2_score(y[300:], pred))
     assert fitted.n_outputs_ == 1
@@ -189,7 +190,8 @@ def test_clone_and_params(fitted):
     with pytest.raises(NotFittedError):
         copy.predict(np.zeros((2, 1, 8, 8), np.float32))
     copy.set_params(standardize_target=False, augment_noise=0.1)
-    assert copy.standardize_target is False and copy.augment_noise == 0.1
+    assert copy.standardize_target is False
+    assert copy.augment_noise == 0.1
 
 
 def test_validation_split(toy):
