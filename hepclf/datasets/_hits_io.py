@@ -151,7 +151,7 @@ class HitEvents(NamedTuple):
     Parameters
     ----------
     hits : ndarray of shape (n_events, n_hits_max, 7), dtype float32
-        One row per hit, features in the order of :data:`HIT_FEATURES`:
+        One row per hit, features in this order (``HIT_FEATURES`` of this module):
         ``x``, ``y`` (mm; the wire midpoints ``(XE + XW) / 2`` and
         ``(YE + YW) / 2``), ``charge`` (RC, ADC counts), ``layer``, ``wire``,
         ``stereo`` (0 axial, 1 stereo) and ``drift_time`` (RT, ns). Hits keep
