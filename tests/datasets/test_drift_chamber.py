@@ -42,7 +42,7 @@ def track(px, py, pz, *, charge=1, mass=dc.M_MU, vertex=(0.0, 0.0, 0.0)):
     }
 
 
-def circle(truth_row):
+def circle(truth_row, field=B_FIELD):
     """Centre (x, y) and radius of a truth particle's helix, in mm.
 
     A positive particle in a field along +z turns clockwise: the centre is
@@ -50,7 +50,7 @@ def circle(truth_row):
     """
     q = 1 if truth_row.particle.endswith("+") else -1
     pt = math.hypot(truth_row.px, truth_row.py)
-    radius = pt / (0.299792458 * B_FIELD) * 1000.0  # mm
+    radius = pt / (0.299792458 * field) * 1000.0  # mm
     phi = math.atan2(truth_row.py, truth_row.px)
     xc = truth_row.xi * 10 + q * radius * math.sin(phi)
     yc = truth_row.yi * 10 - q * radius * math.cos(phi)
@@ -579,6 +579,31 @@ def test_writes_the_text_dump_and_the_csvs(tmp_path):
     back = load_hits_text(tmp_path / "jpsi_mumu.dat")
     assert_array_equal(back.hits, ev.hits)
     assert_array_equal(back.track_ids, ev.track_ids)
+
+
+def test_a_custom_geometry_and_field():
+    """Five axial layers of 100 wires at 10 - 50 cm; 0.5 T bends half as much."""
+    toy = MDCGeometry(
+        (100,) * 5, (10.0, 20.0, 30.0, 40.0, 50.0), (200.0,) * 5, (0.0,) * 5, (0.0,) * 5
+    )
+    ev = make_drift_chamber_events(
+        "jpsi_mumu", 30, random_state=0, geometry=toy, field=0.5, progress=False
+    )
+    real = ev.track_ids >= 0
+    assert set(np.unique(ev.hits[..., 3][real]).tolist()) == {0, 1, 2, 3, 4}
+    assert not ev.hits[..., 5][real].any()
+    assert_allclose(
+        np.hypot(ev.hits[..., 0], ev.hits[..., 1])[real] % 100, 0, atol=1e-4
+    )
+    # axial hits on the circle of radius pT / (0.3 B), B = 0.5 T
+    for event in range(30):
+        for k, row in enumerate(ev.truth[ev.truth.event == event].itertuples(), 1):
+            mine = ev.track_ids[event] == k
+            xc, yc, radius = circle(row, field=0.5)
+            assert_allclose(radius, 2 * circle(row)[2])
+            x, y = ev.hits[event, mine, 0], ev.hits[event, mine, 1]
+            dist = np.abs(np.hypot(x - xc, y - yc) - radius)
+            assert np.all(dist < 2 * np.pi * 500 / 100), (event, k)
 
 
 def test_rejects_bad_input():
