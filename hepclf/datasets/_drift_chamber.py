@@ -1036,7 +1036,9 @@ def make_drift_chamber_events(
         layer, wire, stereo, drift time, zero padded), ``track_ids``
         (1, 2, ... in the order of the truth rows, 0 noise, -1 padding),
         ``truth`` (one row per particle: pi+, pi-, then l+, l-; momenta in
-        GeV/c, initial and final points in cm) and ``events``
+        GeV/c at the vertex ``xi, yi, zi``; ``xf, yf, zf`` where the track
+        crossed the last layer it reached, the vertex if none; in cm) and
+        ``events``
         (``event_number`` from 0, ``t0`` in ns), made by
         ``hits_from_table``.
 
