@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from ._version import __version__
 from .export import export_onnx
-from .imaging import EventImager, JetImager
-from .models import CNNClassifier
+from .imaging import EnergyEncoder, EventImager, JetImager
+from .models import CNNClassifier, CNNRegressor
 from .persistence import load_model, save_model
 from .sequences import ConstituentSequencer
 from .substructure import EventFeatures, SubstructureFeatures
 
 __all__ = [
     "CNNClassifier",
+    "CNNRegressor",
     "ConstituentSequencer",
+    "EnergyEncoder",
     "EventFeatures",
     "EventImager",
     "JetImager",

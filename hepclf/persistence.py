@@ -6,7 +6,8 @@ trusted source. :func:`save_model` writes a zip archive that holds only data:
 
 * ``manifest.json``: the format version, the hepclf version and the estimator
   tree (class names from an allow-list, parameters, fitted attributes);
-* ``<step>.safetensors``: the weights of each ``CNNClassifier`` module;
+* ``<step>.safetensors``: the weights of each network's module (``CNNClassifier``,
+  ``CNNRegressor``);
 * ``<step>.history.json``: its training history.
 
 :func:`load_model` rebuilds the estimator from allow-listed classes only, and
@@ -44,7 +45,7 @@ from sklearn.utils._param_validation import (
 from skorch import NeuralNet
 
 from ._version import __version__
-from .models import ArrayLoader, CNNClassifier, registered_modules
+from .models import ArrayLoader, registered_modules
 
 __all__ = ["load_model", "save_model"]
 
@@ -72,7 +73,14 @@ def _saveable_estimators() -> dict[str, type]:
 CLASSES = {
     **{
         f"torch.nn.{c.__name__}": c
-        for c in (torch.nn.CrossEntropyLoss, torch.nn.NLLLoss)
+        for c in (
+            torch.nn.CrossEntropyLoss,
+            torch.nn.NLLLoss,
+            torch.nn.MSELoss,
+            torch.nn.L1Loss,
+            torch.nn.SmoothL1Loss,
+            torch.nn.HuberLoss,
+        )
     },
     **{
         f"torch.optim.{c.__name__}": c
@@ -205,7 +213,7 @@ def _describe(estimator, where, archive):
         and _is_data(value)
     }
     node["fitted"] = fitted
-    if isinstance(estimator, CNNClassifier) and estimator.initialized_:
+    if isinstance(estimator, NeuralNet) and estimator.initialized_:
         from safetensors.torch import save
 
         state = {

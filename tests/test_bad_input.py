@@ -23,8 +23,11 @@ from hepclf import (
     load_model,
 )
 from hepclf.datasets import (
+    load_hits_csv,
+    load_hits_text,
     load_nanoaod,
     load_top_tagging,
+    make_drift_chamber_events,
     make_events,
     write_top_tagging,
 )
@@ -483,6 +486,24 @@ CASES += [
         ),
     ),
     (
+        "dc-unknown-process",
+        'make_drift_chamber_events("jpsi_tautau", 5): a process it does not simulate',
+        lambda t: make_drift_chamber_events("jpsi_tautau", 5),
+        (
+            ValueError,
+            "unknown process 'jpsi_tautau'; known: ['jpsi_ee', 'jpsi_mumu', 'pipimumu']",
+        ),
+    ),
+    (
+        "dc-noise-occupancy",
+        "make_drift_chamber_events with noise_occupancy=1.0 (all hits noise)",
+        lambda t: make_drift_chamber_events("jpsi_ee", 5, noise_occupancy=1.0),
+        (
+            InvalidParameterError,
+            "'noise_occupancy' parameter of make_drift_chamber_events must be a float",
+        ),
+    ),
+    (
         "event-features-unknown-type",
         "an object type code EventFeatures does not know",
         lambda t: EventFeatures().fit_transform(
@@ -503,6 +524,90 @@ CASES += [
             with_value(event_objects(), (4, 0, 0), 9), event_labels()
         ),
         (ValueError, "CNNClassifier: unknown object type code 9 in event 4"),
+    ),
+]
+
+
+HITS_HEADER = (
+    "Event number: 0 Number of digis: 1 T0: 656 MC truth information: "
+    "e+: px=1 py=2 pz=3 xi=4 yi=5 zi=6 xf=7 yf=8 zf=9\n"
+    "Detector information:\n"
+)
+HITS_DIGI = (
+    "layer=0,\twire=21, stereo=\t1, XE=-76.5,\tYE=-18.25,\tXW=-74.5,"
+    "\tYW=24.5,\tRT=500.25,\tRC=2097,\tTRK=1\n"
+)
+
+
+def hits_file(tmp_path, text, name="bad.dat"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+CASES += [
+    (
+        "hits-truncated-line",
+        "a text dump whose hit line stops after RT (load_hits_text)",
+        lambda t: load_hits_text(
+            hits_file(t, HITS_HEADER + HITS_DIGI.split(",\tRC")[0] + "\n")
+        ),
+        (
+            ValueError,
+            "bad.dat, line 3: truncated line: the detector line ends before field 'RC'",
+        ),
+    ),
+    (
+        "hits-bad-number",
+        "a hit value that is not a number (load_hits_text)",
+        lambda t: load_hits_text(
+            hits_file(t, HITS_HEADER + HITS_DIGI.replace("-76.5", "-76.5x"))
+        ),
+        (ValueError, "bad.dat, line 3: bad number '-76.5x' for 'XE'"),
+    ),
+    (
+        "hits-missing-field",
+        "a hit line without YE (load_hits_text)",
+        lambda t: load_hits_text(
+            hits_file(t, HITS_HEADER + HITS_DIGI.replace("YE=-18.25,", ""))
+        ),
+        (ValueError, "bad.dat, line 3: missing field 'YE' in the detector line"),
+    ),
+    (
+        "hits-wrong-header",
+        "a text dump whose first line is not an event header (load_hits_text)",
+        lambda t: load_hits_text(
+            hits_file(t, HITS_HEADER.replace("Event number", "Evnt number"))
+        ),
+        (ValueError, "bad.dat, line 1: wrong header: expected an event header"),
+    ),
+    (
+        "hits-digi-count",
+        "an event header whose digi count disagrees with its hit lines",
+        lambda t: load_hits_text(
+            hits_file(t, HITS_HEADER.replace("digis: 1", "digis: 2") + HITS_DIGI)
+        ),
+        (
+            ValueError,
+            (
+                "bad.dat, line 1: the event header says 'Number of digis: 2' but 1 "
+                "detector lines follow it"
+            ),
+        ),
+    ),
+    (
+        "hits-csv-wrong-header",
+        "a per-event CSV file without the TRK column (load_hits_csv)",
+        lambda t: load_hits_csv(
+            hits_file(t, "ID,Layer,Wire,Stereo,X,Y,RT,RC\n", name="event_1.csv")
+        ),
+        (
+            ValueError,
+            (
+                "event_1.csv, line 1: wrong header: expected ID, Layer, Wire, Stereo, "
+                "X, Y, RT, RC, TRK"
+            ),
+        ),
     ),
 ]
 
@@ -528,6 +633,345 @@ CASES += [
         'CNNClassifier("transfer", module__backbone="alexnet")',
         lambda t: transfer_fit(t, backbone="alexnet"),
         (ValueError, "TransferNet: unknown backbone 'alexnet'; available: "),
+    ),
+]
+
+
+def explain(estimator, X=None, **kwargs):
+    """``hepclf.inspection.saliency`` (needs Captum, the ``explain`` extra)."""
+    pytest.importorskip("captum")
+    from hepclf.inspection import saliency
+
+    return saliency(estimator, images()[0] if X is None else X, **kwargs)
+
+
+def confused(estimator, **kwargs):
+    """``hepclf.inspection.most_confused`` on ``images()``."""
+    from hepclf.inspection import most_confused
+
+    return most_confused(estimator, *images(), **kwargs)
+
+
+CASES += [
+    (
+        "explain-unfitted",
+        "``saliency`` of a CNNClassifier that was never fitted",
+        lambda t: explain(CNNClassifier(**TINY)),
+        (NotFittedError, "saliency: this CNNClassifier is not fitted yet"),
+    ),
+    (
+        "explain-unknown-method",
+        '``saliency(clf, X, method="deeplift")``',
+        lambda t: explain(fitted_classifier(), method="deeplift"),
+        (ValueError, "saliency: unknown method 'deeplift'; choose from"),
+    ),
+    (
+        "explain-wrong-shape",
+        "``saliency`` of 16 x 16 images for a classifier fitted on 8 x 8",
+        lambda t: explain(fitted_classifier(), np.zeros((3, 1, 16, 16))),
+        (ValueError, "saliency: CNNClassifier: X has images of 1 channel(s) x (16"),
+    ),
+    (
+        "explain-unknown-target",
+        '``saliency(clf, X, target="muon")`` with classes 0 and 1',
+        lambda t: explain(fitted_classifier(), target="muon"),
+        (ValueError, "saliency: unknown target label(s) ['muon']; the classes are"),
+    ),
+    (
+        "explain-confused-unknown-class",
+        '``most_confused(clf, X, y, true="muon")`` with classes 0 and 1',
+        lambda t: confused(fitted_classifier(), true="muon"),
+        (ValueError, "most_confused: unknown true class 'muon'; the classes are"),
+    ),
+]
+
+
+def summary_of_bad_shape():
+    from torch import nn
+
+    from hepclf.models import summary
+
+    return summary(nn.Conv2d(1, 2, 3), (1, 0, 28))
+
+
+CASES += [
+    (
+        "models-image-too-small",
+        'CNNClassifier("alexnet") on 32x32 images',
+        lambda t: CNNClassifier("alexnet", max_epochs=1).fit(
+            np.zeros((4, 1, 32, 32), np.float32), np.arange(4) % 2
+        ),
+        (ValueError, "AlexNet: an image of size (32, 32) is too small"),
+    ),
+    (
+        "models-summary-input-shape",
+        "hepclf.models.summary(module, input_shape=(1, 0, 28))",
+        lambda t: summary_of_bad_shape(),
+        (ValueError, "summary: input_shape must be a sequence of positive integers"),
+    ),
+]
+
+
+# -- liquid-argon particle-image files (challenge HDF5 layout, larcv3 sparse2d) ------
+def particle_file(tmp_path, **datasets):
+    """A plain h5py file with the given datasets (defaults: a valid small file)."""
+    import h5py
+
+    data = {"image": np.zeros((3, 8, 8), np.float32), "pdg": np.array([11, 13, 22])}
+    data.update(datasets)
+    path = tmp_path / "particles.h5"
+    with h5py.File(path, "w") as f:
+        for name, value in data.items():
+            if value is not None:
+                f.create_dataset(name, data=value)
+    return path
+
+
+def larcv_without_voxels(tmp_path):
+    import h5py
+
+    from hepclf.datasets import write_larcv_sparse2d
+
+    path = write_larcv_sparse2d(tmp_path / "larcv.h5", np.ones((2, 1, 4, 4)))
+    with h5py.File(path, "r+") as f:
+        del f["Data/sparse2d_data_group/voxels"]
+    return path
+
+
+def load_particles(path, **kw):
+    from hepclf.datasets import load_particle_images
+
+    return load_particle_images(path, **kw)
+
+
+def load_larcv(path):
+    from hepclf.datasets import load_larcv_sparse2d
+
+    return load_larcv_sparse2d(path)
+
+
+CASES += [
+    (
+        "lar-file-missing-image",
+        "a particle-image file without the 'image' dataset",
+        lambda t: load_particles(particle_file(t, image=None)),
+        (ValueError, "particles.h5 has no dataset 'image', so it is not in the"),
+    ),
+    (
+        "lar-file-image-rank",
+        "a particle-image file whose 'image' dataset is 2-D",
+        lambda t: load_particles(particle_file(t, image=np.zeros((3, 64)))),
+        (ValueError, "particles.h5: dataset 'image' has shape (3, 64); expected 3"),
+    ),
+    (
+        "lar-file-pdg-length",
+        "'image' and 'pdg' datasets of different lengths",
+        lambda t: load_particles(particle_file(t, pdg=np.array([11, 13, 22, 11]))),
+        (ValueError, "dataset 'image' has 3 images but dataset 'pdg' has 4 codes"),
+    ),
+    (
+        "lar-file-unknown-pdg",
+        "a PDG code outside the classes given to load_particle_images",
+        lambda t: load_particles(
+            particle_file(t, pdg=np.array([11, 13, 211])), classes=[11, 13, 22, 2212]
+        ),
+        (ValueError, "holds PDG code 211 (image 2), which is not in classes [11, 13"),
+    ),
+    (
+        "lar-file-nan-pixel",
+        "a NaN pixel in a particle-image file",
+        lambda t: load_particles(
+            particle_file(t, image=with_value(np.zeros((3, 8, 8)), (1, 2, 2), np.nan))
+        ),
+        (ValueError, "particles.h5: dataset 'image' has NaN pixels in image 1"),
+    ),
+    (
+        "lar-file-larcv-missing-dataset",
+        "a larcv3 sparse2d group without its 'voxels' dataset",
+        lambda t: load_larcv(larcv_without_voxels(t)),
+        (
+            ValueError,
+            "larcv.h5: group '/Data/sparse2d_data_group' has no dataset 'voxels'",
+        ),
+    ),
+    (
+        "lar-file-larcv-not-larcv",
+        "a challenge-layout file given to load_larcv_sparse2d",
+        lambda t: load_larcv(particle_file(t)),
+        (ValueError, "particles.h5 has no group '/Data', so it is not a larcv3 file"),
+    ),
+]
+
+
+# -- the liquid-argon particle gun -------------------------------------------------
+def particle_gun(**kw):
+    from hepclf.datasets import make_particle_images
+
+    return make_particle_images(1, **{"npix": 16, "progress": False, **kw})
+
+
+CASES += [
+    (
+        "lar-unknown-class",
+        "make_particle_images with a class it does not simulate",
+        lambda t: particle_gun(classes=("muon", "kaon")),
+        (ValueError, "make_particle_images: unknown class 'kaon'; known: ['electron'"),
+    ),
+    (
+        "lar-momentum-range",
+        "make_particle_images with a momentum range whose low end is above its high",
+        lambda t: particle_gun(momentum_ranges={"muon": (500, 100)}),
+        (ValueError, "bad momentum range for 'muon': (500, 100); need (low, high)"),
+    ),
+    (
+        "lar-npix-small",
+        "make_particle_images with images of 8 x 8 pixels",
+        lambda t: particle_gun(npix=8),
+        (InvalidParameterError, "'npix' parameter of make_particle_images must be an"),
+    ),
+]
+
+
+def _regressor(**kw):
+    from hepclf import CNNRegressor
+
+    return CNNRegressor(**TINY, **kw)
+
+
+CASES += [
+    (
+        "regressor-target-nan",
+        "a NaN or infinite regression target",
+        lambda t: _regressor().fit(images()[0], with_value(np.ones(20), 4, np.nan)),
+        (
+            ValueError,
+            "CNNRegressor: y contains NaN or inf (sample 4; 1 sample(s) in all)",
+        ),
+    ),
+    (
+        "regressor-target-shape",
+        "regression targets of shape (n, 2, 2)",
+        lambda t: _regressor().fit(images()[0], np.ones((20, 2, 2))),
+        (
+            ValueError,
+            (
+                "CNNRegressor: y must be 1-D (one target per sample) or 2-D "
+                "(n_samples, n_outputs), got shape (20, 2, 2)"
+            ),
+        ),
+    ),
+    (
+        "augment-not-images",
+        "augmentation with a module that does not take images",
+        lambda t: CNNClassifier(
+            "particle_transformer", max_epochs=1, augment_flip=True
+        ).fit(four_vectors(), np.arange(6) % 2),
+        (
+            ValueError,
+            (
+                "CNNClassifier: augmentation (augment_flip=True) transforms images, but "
+                "the module 'particle_transformer' takes 'particles' input"
+            ),
+        ),
+    ),
+    (
+        "augment-rot90-not-square",
+        "augment_rot90=True with images that are not square",
+        lambda t: CNNClassifier(**TINY, augment_rot90=True).fit(
+            images()[0][..., :6], images()[1]
+        ),
+        (
+            ValueError,
+            (
+                "CNNClassifier: augment_rot90=True turns square images only, but the "
+                "training images are 8 x 6"
+            ),
+        ),
+    ),
+]
+
+
+# -- EnergyEncoder (drift-chamber hits: rows (x, y, charge, layer, ...)) ----------------
+def hit_rows(n=6, k=5):
+    rng = np.random.default_rng(3)
+    layer = rng.integers(0, 43, (n, k))
+    r = 80.0 + 16.0 * layer
+    phi = rng.uniform(-np.pi, np.pi, (n, k))
+    charge = rng.uniform(100, 2000, (n, k))
+    return np.stack([r * np.cos(phi), r * np.sin(phi), charge, layer], axis=-1)
+
+
+def energy_encoder(**kw):
+    from hepclf import EnergyEncoder
+
+    return EnergyEncoder(npix=16, **kw)
+
+
+def warning_raised(call):
+    """Run ``call`` with UserWarnings raised as errors (what the row shows)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        return call()
+
+
+CASES += [
+    (
+        "hits-enc-nan",
+        "NaN in a hit given to ``EnergyEncoder``",
+        lambda t: energy_encoder().fit(with_value(hit_rows(), (3, 1, 0), np.nan)),
+        (ValueError, "EnergyEncoder: the input contains NaN values"),
+    ),
+    (
+        "hits-enc-negative-charge",
+        "a hit with negative charge",
+        lambda t: energy_encoder().fit(with_value(hit_rows(), (4, 2, 2), -5.0)),
+        (ValueError, "EnergyEncoder: negative charge in event 4 (hit 2: -5)"),
+    ),
+    (
+        "hits-enc-outside",
+        "hits beyond ``extent``",
+        lambda t: warning_raised(
+            lambda: energy_encoder().fit_transform(
+                with_value(hit_rows(), (1, 0), [900.0, 0.0, 300.0, 42])
+            )
+        ),
+        (UserWarning, "EnergyEncoder: 1 hit(s) lie beyond the extent"),
+    ),
+    (
+        "hits-enc-bad-layer",
+        'a layer outside ``[0, n_layers)`` with ``geometry="unrolled"``',
+        lambda t: energy_encoder(geometry="unrolled").fit(
+            with_value(hit_rows(), (2, 1, 3), 43)
+        ),
+        (
+            ValueError,
+            (
+                "EnergyEncoder: layer 43 of hit 1 in event 2 is not a whole number "
+                "in [0, 43)"
+            ),
+        ),
+    ),
+    (
+        "hits-enc-no-layer",
+        '(x, y, charge) hits with ``geometry="unrolled"``',
+        lambda t: energy_encoder(geometry="unrolled").fit(hit_rows()[..., :3]),
+        (ValueError, "EnergyEncoder: geometry='unrolled' needs the layer feature"),
+    ),
+    (
+        "hits-enc-empty-event",
+        "an event whose rows are all padding",
+        lambda t: energy_encoder().fit_transform(with_value(hit_rows(), 3, 0.0)),
+        None,
+    ),
+    (
+        "hits-enc-huge-charge",
+        "a charge of 1e300 with ``scale_quantile=None``",
+        lambda t: energy_encoder(scale_quantile=None).fit_transform(
+            with_value(hit_rows(), (0, 0, 2), 1e300)
+        ),
+        (ValueError, "EnergyEncoder: the per_hit charge of event 0 is 1e+300"),
     ),
 ]
 

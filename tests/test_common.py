@@ -36,6 +36,7 @@ from hepclf import (
 from hepclf.utils.discovery import all_estimators
 
 from .imaging.test_event import random_events
+from .imaging.test_hits import random_hits
 
 TINY = {
     "max_epochs": 2,
@@ -52,10 +53,13 @@ TINY = {
 INIT_PARAMS = {
     "JetImager": ({"npix": 16}, "jets"),
     "EventImager": ({"npix": 16}, "events"),
+    "EnergyEncoder": ({"npix": 16, "encoding": ("binary", "total", "per_hit")}, "hits"),
     "EventFeatures": ({"missing": -1.0}, "central_events"),
     "SubstructureFeatures": ({}, "jets"),
     "ConstituentSequencer": ({"max_particles": 32}, "jets"),
     "CNNClassifier": (TINY, "images"),
+    # regression on the 0/1 labels of the same images
+    "CNNRegressor": (TINY, "images"),
 }
 
 #: Discovered estimators that these checks do not build, each with its reason.
@@ -105,6 +109,12 @@ EXPECTED_FAILURES = {
         ),
     ),
 }
+# CNNRegressor is a skorch network too
+EXPECTED_FAILURES |= {
+    ("CNNRegressor", check): reason
+    for (name, check), reason in EXPECTED_FAILURES.items()
+    if name == "CNNClassifier"
+}
 
 
 @pytest.mark.parametrize("check", DATA_FREE_CHECKS)
@@ -147,6 +157,8 @@ def data(top_sample):
         "images": (images, y),
         "events": (events, y),
         "central_events": (central, y),
+        # (x, y, charge) with x, y in m: test_input_dtypes' x1000 gives mm
+        "hits": (random_hits(len(X), k=20, n_features=3) * [1e-3, 1e-3, 1.0], y),
     }
 
 
@@ -157,6 +169,8 @@ def inputs(name, data):
 def output(estimator, X):
     if hasattr(estimator, "predict_proba"):
         return estimator.predict_proba(X)
+    if hasattr(estimator, "predict"):  # a regressor
+        return estimator.predict(X)
     return estimator.transform(X)
 
 
