@@ -33,6 +33,7 @@ from hepclf._version import __version__
 TASKS = {
     "jets": "hepclf.cli._jets",
     "events": "hepclf.cli._events",
+    "hits": "hepclf.cli._hits",
 }
 
 #: the kind ``hepclf demo`` runs when none is named (the README's quick start)

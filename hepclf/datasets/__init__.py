@@ -12,7 +12,7 @@
   track ids and truth (:class:`HitEvents`); :func:`write_hits_text` and
   :func:`write_hits_csv` write them; :func:`make_drift_chamber_events`
   simulates such hits in a BESIII-like chamber (:class:`MDCGeometry`,
-  :data:`BESIII_MDC`).
+  :data:`BESIII_MDC`); :func:`load_hits_sample` loads the bundled sample.
 - :func:`load_particle_images` and :func:`iter_particle_images` read
   liquid-argon particle images in the challenge HDF5 layout (``image``,
   ``pdg``) by row range or in batches (:class:`ParticleImages`,
@@ -34,9 +34,15 @@ progress bar), ``_pythia`` (Pythia set-up and event records) and
 from __future__ import annotations
 
 from ._detector import SimpleDetector
-from ._drift_chamber import BESIII_MDC, MDCGeometry, make_drift_chamber_events
+from ._drift_chamber import (
+    BESIII_MDC,
+    MDCGeometry,
+    load_hits_sample,
+    make_drift_chamber_events,
+)
 from ._events import load_event_sample, make_events
 from ._hits_io import (
+    HIT_FEATURES,
     HitEvents,
     load_hits_csv,
     load_hits_text,
@@ -60,6 +66,7 @@ from ._top_tagging import load_top_tagging, write_top_tagging
 
 __all__ = [
     "BESIII_MDC",
+    "HIT_FEATURES",
     "HitEvents",
     "MDCGeometry",
     "NanoAODEvents",
@@ -70,6 +77,7 @@ __all__ = [
     "iter_particle_images",
     "load_event_sample",
     "load_hits_csv",
+    "load_hits_sample",
     "load_hits_text",
     "load_larcv_sparse2d",
     "load_nanoaod",

@@ -625,3 +625,29 @@ def test_identical_for_any_n_jobs(monkeypatch):
     assert_array_equal(one.track_ids, two.track_ids)
     pd.testing.assert_frame_equal(one.truth, two.truth)
     pd.testing.assert_frame_equal(one.events, two.events)
+
+
+def test_bundled_sample_is_the_simulators_output():
+    from hepclf.datasets import load_hits_sample
+    from hepclf.datasets._drift_chamber import (
+        HITS_SAMPLE_EVENTS,
+        HITS_SAMPLE_NOISE,
+        HITS_SAMPLE_SEED,
+    )
+
+    hits, y = load_hits_sample()
+    assert hits.dtype == np.float32
+    assert y.dtype == np.int64
+    assert np.bincount(y).tolist() == [HITS_SAMPLE_EVENTS] * 3
+    order = np.random.default_rng(HITS_SAMPLE_SEED).permutation(len(y))
+    for k, process in enumerate(("jpsi_ee", "jpsi_mumu", "pipimumu")):
+        expected = make_drift_chamber_events(
+            process,
+            HITS_SAMPLE_EVENTS,
+            random_state=HITS_SAMPLE_SEED + k,
+            noise_occupancy=HITS_SAMPLE_NOISE,
+            progress=False,
+        ).hits
+        mine = hits[np.argsort(order)][y[np.argsort(order)] == k]
+        assert_array_equal(mine[:, : expected.shape[1]], expected)
+        assert not mine[:, expected.shape[1] :].any()
