@@ -34,6 +34,7 @@ TASKS = {
     "jets": "hepclf.cli._jets",
     "events": "hepclf.cli._events",
     "hits": "hepclf.cli._hits",
+    "particles": "hepclf.cli._particles",
 }
 
 #: the kind ``hepclf demo`` runs when none is named (the README's quick start)

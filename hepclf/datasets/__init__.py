@@ -20,7 +20,8 @@
   sparse2d products with h5py alone; :func:`write_particle_images` and
   :func:`write_larcv_sparse2d` write them; :func:`make_particle_images`
   simulates such images with a particle gun in liquid argon (``_argon``
-  holds the material tables).
+  holds the material tables); :func:`load_particle_sample` loads the bundled
+  sample.
 - :func:`make_top_tagging` generates top and QCD jets with Pythia 8 and
   FastJet (the ``generate`` extra), at particle level or through a
   :class:`SimpleDetector`; a generation task that fails raises
@@ -59,7 +60,7 @@ from ._larcv import (
     write_particle_images,
 )
 from ._nanoaod import NanoAODEvents, load_nanoaod, write_nanoaod
-from ._particles import make_particle_images
+from ._particles import load_particle_sample, make_particle_images
 from ._runner import TaskError
 from ._top_jets import make_top_tagging
 from ._top_tagging import load_top_tagging, write_top_tagging
@@ -82,6 +83,7 @@ __all__ = [
     "load_larcv_sparse2d",
     "load_nanoaod",
     "load_particle_images",
+    "load_particle_sample",
     "load_top_tagging",
     "make_drift_chamber_events",
     "make_events",

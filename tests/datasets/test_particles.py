@@ -451,3 +451,21 @@ def test_sparse_noise_has_the_statistics_of_noise_in_every_pixel():
     dense = physics(npix=256, noise=1.0, threshold=1.0)
     image, _ = _detector(rng, dense, empty)
     assert_allclose(np.count_nonzero(image) / image.size, norm.sf(1.0), atol=0.005)
+
+
+def test_bundled_sample_is_the_simulators_output():
+    from hepclf.datasets import load_particle_sample
+    from hepclf.datasets._particles import PARTICLE_SAMPLE as S
+
+    images, y = load_particle_sample()
+    assert images.shape == (1200, 1, 64, 64)
+    assert np.bincount(y).tolist() == [300] * 4
+    expected, labels = make_particle_images(
+        S["n_per_class"],
+        npix=S["npix"],
+        pixel_size=S["pixel_size"],
+        random_state=S["seed"],
+        progress=False,
+    )
+    np.testing.assert_array_equal(images, expected)
+    np.testing.assert_array_equal(y, labels)
