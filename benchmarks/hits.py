@@ -577,6 +577,13 @@ def parse_args(argv=None):
     )
     p.add_argument("--compare", nargs="*", default=["cnn:per_hit:hgb", "cnn:all:hgb"])
     p.add_argument("--regression-npix", type=int, default=64)
+    p.add_argument(
+        "--regression-noise",
+        type=float,
+        nargs="+",
+        default=[0.1],
+        help="noise occupancies of the regression (default 0.1)",
+    )
     p.add_argument("--n-boot", type=int, default=200)
     p.add_argument("--timing-repeats", type=int, default=3)
     p.add_argument("--data-seed", type=int, default=0)
@@ -595,12 +602,17 @@ def parse_args(argv=None):
         args.seeds = args.seeds[:1]
         args.n_boot = min(args.n_boot, 20)
         args.timing_repeats = min(args.timing_repeats, 1)
+        args.regression_noise = args.noise
     args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
     return args
 
 
 def _split_pair(pair):
-    a, _, b = pair.rpartition(":")
+    """``"A,B"`` (or ``"A:B"`` when B has no colon) -> (A, B)."""
+    if "," in pair:
+        a, _, b = pair.partition(",")
+    else:
+        a, _, b = pair.rpartition(":")
     return a, b
 
 
@@ -684,7 +696,7 @@ def main(argv=None):
                     )
                 )
                 diffs.append(d)
-        if args.regression:
+        if args.regression and noise in args.regression_noise:
             regression += run_regression(
                 noise,
                 X_train,
