@@ -1,0 +1,134 @@
+"""The drift-chamber study (benchmarks/hits.py): its pieces, and end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "hits.py"
+
+
+@pytest.fixture(scope="module")
+def study():
+    spec = importlib.util.spec_from_file_location("bench_hits", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def hits_of(rows):
+    """One event's padded hits from (x, y, charge, layer) rows."""
+    out = np.zeros((1, 6, 7), np.float32)
+    out[0, : len(rows), :4] = rows
+    return out
+
+
+def test_hit_features_by_hand(study):
+    # four hits at radius 100, 100, 500 and 700 mm; two in the outer layers
+    X = hits_of(
+        [
+            [100, 0, 100, 0],
+            [0, 100, 300, 1],
+            [300, 400, 200, 37],
+            [0, -700, 1000, 40],
+        ]
+    )
+    F = dict(zip(study.HIT_FEATURES, study.hit_features(X)[0], strict=True))
+    assert F["n_hits"] == 4
+    assert F["n_layers_hit"] == 4
+    assert F["n_outer_hits"] == 2
+    assert F["charge_sum"] == 1600
+    assert F["charge_mean"] == 400
+    assert F["charge_median"] == 250
+    # the lowest 70 % of 4 hits are ceil(2.8) = 3: (100 + 200 + 300) / 3
+    assert F["truncated_mean_70"] == 200
+    assert F["truncated_mean_50"] == 150
+    assert F["outer_truncated_mean_70"] == 600  # (200 + 1000) / 2
+    assert F["outer_charge_mean"] == 600
+    assert F["radius_max"] == 700
+    assert F["radius_mean"] == pytest.approx(350)
+    assert F["charge_weighted_radius"] == pytest.approx(
+        (100 * 100 + 300 * 100 + 200 * 500 + 1000 * 700) / 1600
+    )
+
+
+def test_hit_features_of_an_empty_event_are_nan_not_errors(study):
+    X = np.concatenate([hits_of([[100, 0, 100, 0]]), np.zeros((1, 6, 7))])
+    F = study.hit_features(X)
+    assert F[1, study.HIT_FEATURES.index("n_hits")] == 0
+    assert np.isnan(F[1, study.HIT_FEATURES.index("charge_mean")])
+    assert not np.isnan(F[0]).any() or np.isnan(
+        F[0, study.HIT_FEATURES.index("outer_charge_mean")]
+    )
+
+
+def test_lepton_momenta_are_sorted_per_event(study):
+    truth = pd.DataFrame(
+        {
+            "event": [0, 0, 0, 0, 1, 1, 1, 1],
+            "particle": ["pi+", "pi-", "mu+", "mu-", "pi+", "pi-", "e+", "e-"],
+            "px": [5.0, 5.0, 0.3, 1.2, 5.0, 5.0, 2.0, 0.0],
+            "py": [0.0, 0.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.5],
+            "pz": [0.0] * 8,
+        }
+    )
+    assert_allclose(study.lepton_momenta(truth, 2), [[1.2, 0.5], [2.0, 0.5]])
+
+
+def test_binary_aucs_from_three_class_probabilities(study):
+    y = np.array([0, 0, 1, 1, 2, 2])
+    perfect = np.eye(3)[y]
+    assert study.auc_ee_mumu(y, perfect) == 1.0
+    assert study.auc_jpsi_cont(y, perfect) == 1.0
+    # ee vs mumu only looks at the J/psi events and the ee : mumu ratio
+    swapped = perfect[:, [1, 0, 2]]
+    assert study.auc_ee_mumu(y, swapped) == 0.0
+    assert study.auc_jpsi_cont(y, swapped) == 1.0
+
+
+def test_model_names(study):
+    assert study._parse("cnn:per_hit@64")[:2] == ("xy", "per_hit")
+    assert study._parse("cnn:per_hit@64")[2]["npix"] == 64
+    assert study._parse("unrolled:all@20ep")[1] == list(study.ENCODINGS)
+    assert study._parse("unrolled:all@20ep")[2]["epochs"] == 20
+    for name in ("hgb", "cnn:binary", "unrolled:per_hit@64", "cnn:all"):
+        assert hasattr(study.build(name, seed=0), "fit"), name
+    with pytest.raises(ValueError, match="unknown"):
+        study.build("cnn:nope", seed=0)
+    with pytest.raises(ValueError, match="unknown model"):
+        study.build("mlp", seed=0)
+    assert study._split_pair("cnn:per_hit,cnn:binary") == ("cnn:per_hit", "cnn:binary")
+    assert study._split_pair("cnn:per_hit:hgb") == ("cnn:per_hit", "hgb")
+
+
+@pytest.mark.slow
+def test_small_run_end_to_end(study, tmp_path):
+    out = tmp_path / "out"
+    argv = ["--small", "--output-dir", str(out), "--noise", "0", "0.3"]
+    argv += ["--models", "hgb", "cnn:per_hit", "--regression"]
+    assert study.main(argv) == 0
+    result = json.loads((out / "hits_val.json").read_text())
+    rows = {(r["model"], r["noise"]): r for r in result["rows"]}
+    assert set(rows) == {(m, n) for m in ("hgb", "cnn:per_hit") for n in (0, 0.3)}
+    for row in rows.values():
+        assert row["n_eval"] == 3 * study.SMALL["n_val"]
+    # J/psi against the non-resonant continuum is easy even for small samples
+    assert rows["hgb", 0]["auc_jpsi_cont"] > 0.75
+    assert [r["model"] for r in result["regression"]] == [
+        "hgb (momenta)",
+        "cnn (momenta)",
+    ] * 2
+    assert all(0 < r["std"] < 1 for r in result["regression"])
+    text = (out / "hits_val.md").read_text()
+    assert "| cnn:per_hit | 0% |" in text
+    assert "Paired differences" in text
+    assert (out / "hits_val_roc.png").stat().st_size > 5_000
+    probas = np.load(out / "hits_val_probas.npz")
+    assert probas["cnn:per_hit@0"].shape == (1, 3 * study.SMALL["n_val"], 3)
+    assert_array_equal(np.bincount(probas["y"]), [study.SMALL["n_val"]] * 3)
