@@ -1,0 +1,560 @@
+"""Liquid-argon particle study: the seed's ResNet, the classic networks, augmentation, HGB.
+
+The liquid-argon poster (seed 000) classified single-particle images with
+``ResNet(10, 1, 16, [2,2,2,2,2])`` to 0.9618 mean validation accuracy on the
+four-class challenge set (electron, muon, photon, proton at 192 x 192); the
+older public set has five classes (pions added) at 256 x 256, where a
+ResNet-18 plateaus near 85 %. This script trains every contender on the same
+simulated images (``make_particle_images``) and scores them on the same
+held-out images:
+
+* ``resnet``: the seed's ResNet (``CNNClassifier("resnet")``), Adam at 1e-3,
+  batches of 64, as in the original;
+* ``cnn``: hepclf's small CNN (two blocks of two 3x3 convolutions, batch
+  norm, a dense layer of 64; Adam at 3e-3 with a cosine decay);
+* ``lenet5``, ``alexnet``, ``vgg``, ``inception``: the classic networks of
+  seed 004 (``hepclf.models``), Adam at 1e-3;
+* ``hgb``: ``HistGradientBoostingClassifier`` on physics features of the same
+  images (``image_features``: total charge, pixel count, length and width
+  along the principal axis, charge near each end, the largest empty gap
+  along the axis, clusters, the brightest pixel), tuned on the validation
+  images: the baseline to beat.
+
+Suffixes: ``@aug`` trains with random flips and quarter turns (never at
+predict time); ``@binary`` sets every charged pixel to 1 (the ablation: the
+electron/photon separation then rests on the shape and the gap alone);
+``@<n>ep`` sets the epochs.
+
+Metrics: accuracy, per-class efficiency, the electron-vs-photon accuracy
+(electron and photon images only, the larger of the two probabilities), the
+confusion matrix, and for electrons and photons the accuracy in bins of the
+photon's projected conversion gap and of the momentum (from the simulator's
+truth table). Training time is the wall clock of ``fit``; inference the
+median of ``--timing-repeats`` ``predict_proba`` passes after a warm-up.
+
+Protocol: independent simulator seeds per split (``train``, ``val``,
+``test``) and class; choices (epochs, the HGB's hyperparameters) on ``--split
+val``; ``--split test`` scores the final table once; ``--seeds`` training
+seeds; mean ± seeds ± bootstrap over the evaluation images (``_stats.py``).
+
+``--config 4class`` is the seed's challenge (192 x 192, 0.5 cm pixels),
+``--config 5class`` the public set (256 x 256, pions added). Sizes and epochs
+that reach the seed's numbers need a GPU (``--device cuda``); the CPU runs
+``--small`` (tiny images and samples, a smoke test).
+
+Writes ``particles_<config>_<split>.md``, ``.json`` and ``_probas.npz`` to
+``--output-dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import ndimage
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import accuracy_score, confusion_matrix
+from sklearn.model_selection import ParameterGrid
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from skorch.callbacks import LRScheduler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stats import paired_differences, pm, summarise_metrics
+from _timing import inference_rate
+
+import hepclf
+from hepclf import CNNClassifier
+from hepclf.datasets._particles import PARTICLE_CLASSES
+
+SPLITS = ("train", "val", "test")
+CONFIGS = {
+    "4class": {
+        "classes": ("electron", "muon", "photon", "proton"),
+        "npix": 192,
+        "pixel_size": 0.5,
+    },
+    "5class": {
+        "classes": ("electron", "muon", "photon", "pion", "proton"),
+        "npix": 256,
+        "pixel_size": 0.5,
+    },
+}
+#: The seed's and the public numbers, for the tables.
+REFERENCE = {
+    "4class": "the seed's ResNet: 0.9618 mean validation accuracy",
+    "5class": "public: ResNet-18 plateaus near 0.85",
+}
+#: Bump when the simulated images change (invalidates the cache).
+DATA_VERSION = 1
+
+HGB_GRID = [
+    {"learning_rate": 0.1, "max_leaf_nodes": 31, "max_iter": 100},
+    *ParameterGrid(
+        {
+            "learning_rate": [0.05, 0.1],
+            "max_leaf_nodes": [15, 31, 63],
+            "max_iter": [300],
+            "l2_regularization": [0.0, 1.0],
+        }
+    ),
+]
+
+#: Network settings per model: registered module, optimiser learning rate,
+#: batch size, cosine schedule, module parameters.
+NETWORKS = {
+    "resnet": ("resnet", 1e-3, 64, False, {}),
+    "cnn": (
+        "jetcnn",
+        3e-3,
+        128,
+        True,
+        {
+            "conv_blocks": ((16, 16), (32, 32)),
+            "pool_size": 2,
+            "dense": (64,),
+            "dropout": 0.1,
+            "batch_norm": True,
+        },
+    ),
+    "lenet5": ("lenet5", 1e-3, 64, False, {}),
+    "alexnet": ("alexnet", 1e-3, 64, False, {}),
+    "vgg": ("vgg", 1e-3, 64, False, {}),
+    "inception": ("inception", 1e-3, 64, False, {}),
+}
+SMALL = {"n_train": 40, "n_val": 20, "n_test": 20, "epochs": 2, "npix": 32}
+
+
+# --------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------
+
+
+def _seed(data_seed, split, config):
+    entropy = [
+        data_seed,
+        SPLITS.index(split),
+        list(CONFIGS).index(config),
+        DATA_VERSION,
+    ]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def simulate(split, n_per_class, args):
+    """Images, labels and truth of one split (cached in the challenge layout)."""
+    from hepclf.datasets import (
+        load_particle_images,
+        make_particle_images,
+        write_particle_images,
+    )
+
+    cfg = CONFIGS[args.config]
+    stem = Path(args.cache_dir) / (
+        f"v{DATA_VERSION}-{hepclf.__version__}-{args.config}-{split}-s{args.data_seed}"
+        f"-n{n_per_class}-px{args.npix}"
+    )
+    h5, csv = stem.with_suffix(".h5"), stem.with_suffix(".csv")
+    if not (h5.exists() and csv.exists()):
+        images, _, info = make_particle_images(
+            n_per_class,
+            classes=cfg["classes"],
+            npix=args.npix,
+            pixel_size=cfg["pixel_size"] * cfg["npix"] / args.npix,
+            random_state=_seed(args.data_seed, split, args.config),
+            n_jobs=args.n_jobs,
+            progress=False,
+            return_info=True,
+        )
+        h5.parent.mkdir(parents=True, exist_ok=True)
+        write_particle_images(h5, images, info["pdg"].to_numpy())
+        info.to_csv(csv, index=False)
+    images, labels = load_particle_images(h5)
+    return images, labels, pd.read_csv(csv)
+
+
+# --------------------------------------------------------------------------
+# Features of the baseline
+# --------------------------------------------------------------------------
+
+IMAGE_FEATURES = (
+    "charge",
+    "n_pixels",
+    "max_pixel",
+    "length",
+    "width",
+    "start_charge_lo",
+    "start_charge_hi",
+    "largest_gap",
+    "n_clusters",
+    "main_cluster_fraction",
+    "charge_skew",
+)
+
+
+def _one_image(img, pixel_size, end_cm=3.0):
+    rows, cols = np.nonzero(img)
+    q = img[rows, cols].astype(np.float64)
+    out = dict.fromkeys(IMAGE_FEATURES, np.nan)
+    out["charge"], out["n_pixels"] = q.sum(), len(q)
+    if len(q) < 2:
+        return out
+    out["max_pixel"] = q.max()
+    p = np.stack([cols, rows], 1) * pixel_size
+    mean = np.average(p, axis=0, weights=q)
+    d = p - mean
+    cov = (d * q[:, None]).T @ d / q.sum()
+    w, v = np.linalg.eigh(cov)
+    s = d @ v[:, 1]
+    out["length"] = s.max() - s.min()
+    out["width"] = np.sqrt(max(w[0], 0.0))
+    lo = q[s <= s.min() + end_cm].sum() / end_cm
+    hi = q[s >= s.max() - end_cm].sum() / end_cm
+    out["start_charge_lo"], out["start_charge_hi"] = min(lo, hi), max(lo, hi)
+    out["largest_gap"] = np.diff(np.sort(s)).max()
+    labels, n = ndimage.label(img > 0, structure=np.ones((3, 3)))
+    out["n_clusters"] = n
+    sums = ndimage.sum(img, labels, index=np.arange(1, n + 1))
+    out["main_cluster_fraction"] = sums.max() / q.sum()
+    sd = np.sqrt(np.average(s**2, weights=q))
+    out["charge_skew"] = np.average((s / sd) ** 3, weights=q) if sd > 0 else 0.0
+    return out
+
+
+def image_features(images, pixel_size=0.5):
+    """Per-image physics features of ``(n, 1, H, W)`` energy images.
+
+    From the image alone (the vertex is not in it): total charge and pixel
+    count, the brightest pixel, the length and width along the principal
+    axis (charge-weighted), the charge per cm within 3 cm of either end (the
+    lower and the higher: a track's start or its Bragg peak, a shower's
+    trunk), the largest empty gap along the axis, the number of connected
+    clusters and the main cluster's share of the charge, and the skewness of
+    the charge along the axis.
+    """
+    images = np.asarray(images)
+    rows = [_one_image(img[0], pixel_size) for img in images]
+    return pd.DataFrame(rows, columns=list(IMAGE_FEATURES)).to_numpy(np.float64)
+
+
+def tune_hgb(F_train, y_train, F_val, y_val, *, seed):
+    scores = []
+    for params in HGB_GRID:
+        est = HistGradientBoostingClassifier(random_state=seed, **params)
+        scores.append((float(est.fit(F_train, y_train).score(F_val, y_val)), params))
+    return max(scores, key=lambda s: s[0])[1], scores
+
+
+# --------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------
+
+
+def _binary(images):
+    return (np.asarray(images) > 0).astype(np.float32)
+
+
+def _parse(name):
+    base, *mods = name.split("@")
+    options = {"augment": False, "binary": False, "epochs": None}
+    for m in mods:
+        if m == "aug":
+            options["augment"] = True
+        elif m == "binary":
+            options["binary"] = True
+        elif m.endswith("ep") and m[:-2].isdigit():
+            options["epochs"] = int(m[:-2])
+        else:
+            raise ValueError(f"unknown suffix {m!r} in model {name!r}")
+    if base != "hgb" and base not in NETWORKS:
+        raise ValueError(f"unknown model {name!r}")
+    return base, options
+
+
+def build(name, *, seed, epochs, device="cpu", hgb_params=None, pixel_size=0.5):
+    """The classifier called ``name``: a pipeline from the images."""
+    base, options = _parse(name)
+    steps = [FunctionTransformer(_binary)] if options["binary"] else []
+    if base == "hgb":
+        steps += [
+            FunctionTransformer(image_features, kw_args={"pixel_size": pixel_size}),
+            HistGradientBoostingClassifier(random_state=seed, **(hgb_params or {})),
+        ]
+        return make_pipeline(*steps)
+    module, lr, batch, cosine, params = NETWORKS[base]
+    epochs = options["epochs"] or epochs
+    callbacks = (
+        [("lr", LRScheduler(policy="CosineAnnealingLR", T_max=epochs))]
+        if cosine
+        else None
+    )
+    steps.append(
+        CNNClassifier(
+            module,
+            max_epochs=epochs,
+            batch_size=batch,
+            lr=lr,
+            device=device,
+            random_state=seed,
+            callbacks=callbacks,
+            augment_flip=options["augment"],
+            augment_rot90=options["augment"],
+            **{f"module__{k}": v for k, v in params.items()},
+        )
+    )
+    return make_pipeline(*steps)
+
+
+# --------------------------------------------------------------------------
+# Scoring
+# --------------------------------------------------------------------------
+
+
+def accuracy(y, proba):
+    return float(accuracy_score(y, proba.argmax(1)))
+
+
+def electron_photon(y, proba, electron=0, photon=2):
+    """Accuracy on electron and photon images, deciding between those two."""
+    keep = np.isin(y, (electron, photon))
+    pick = np.where(proba[keep, electron] >= proba[keep, photon], electron, photon)
+    return float(np.mean(pick == y[keep]))
+
+
+METRICS = {"accuracy": accuracy, "electron_photon": electron_photon}
+
+
+def binned_accuracy(y, proba, info, column, edges, classes):
+    """Accuracy of the electron and photon images in bins of a truth column."""
+    out = {}
+    for k in (0, 2):
+        sel = y == k
+        values = info[column].to_numpy()[sel]
+        right = proba[sel].argmax(1) == k
+        idx = np.digitize(values, edges) - 1
+        out[classes[k]] = [
+            float(right[idx == b].mean()) if np.any(idx == b) else None
+            for b in range(len(edges) - 1)
+        ]
+    return {"edges": list(map(float, edges)), **out}
+
+
+def _machine():
+    return (
+        f"{os.cpu_count()} CPU cores, GPU: "
+        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}, "
+        f"Python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads)"
+    )
+
+
+def markdown(rows, diffs, header, classes):
+    eff = " | ".join(f"{c} eff." for c in classes)
+    lines = [
+        header,
+        "",
+        f"| model | accuracy | e vs gamma | {eff} | train (s) | images/s |",
+        "|---|---:|---:|" + "---:|" * len(classes) + "---:|---:|",
+    ]
+    for r in rows:
+        rate = r["inference_per_s"]
+        effs = " | ".join(f"{v:.3f}" for v in np.diag(r["confusion"]))
+        lines.append(
+            f"| {r['model']} | "
+            f"{pm(r['accuracy'], r['accuracy_seed_std'], r['accuracy_std'])} | "
+            f"{pm(r['electron_photon'], r['electron_photon_seed_std'], r['electron_photon_std'])}"
+            f" | {effs} | {r['train_s']:.0f} | {f'{rate:,.0f}' if rate else '-'} |"
+        )
+    if diffs:
+        lines += [
+            "",
+            "Paired differences (A - B; ± seeds ± paired bootstrap):",
+            "",
+            "| A | B | accuracy | e vs gamma |",
+            "|---|---|---:|---:|",
+        ]
+        for d in diffs:
+            lines.append(
+                f"| {d['a']} | {d['b']} | "
+                + " | ".join(
+                    pm(d[k], d[f"{k}_seed_std"], d[f"{k}_std"], 4) for k in METRICS
+                )
+                + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", choices=list(CONFIGS), default="4class")
+    p.add_argument("--split", choices=["val", "test"], default="val")
+    p.add_argument("--models", nargs="+", default=["hgb", "resnet", "resnet@aug"])
+    p.add_argument("--n-train", type=int, default=10_000, help="images per class")
+    p.add_argument("--n-val", type=int, default=2_000)
+    p.add_argument("--n-test", type=int, default=5_000)
+    p.add_argument("--npix", type=int, default=None, help="image size (config's)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--compare", nargs="*", default=["resnet,hgb", "resnet@aug,resnet"])
+    p.add_argument("--n-boot", type=int, default=200)
+    p.add_argument("--timing-repeats", type=int, default=3)
+    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--cache-dir", default=None)
+    p.add_argument("--output-dir", default="particles-study")
+    p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
+    args = p.parse_args(argv)
+    if args.small:
+        args.n_train, args.n_val, args.n_test = (
+            SMALL["n_train"],
+            SMALL["n_val"],
+            SMALL["n_test"],
+        )
+        args.epochs, args.npix = SMALL["epochs"], SMALL["npix"]
+        args.seeds = args.seeds[:1]
+        args.n_boot = min(args.n_boot, 20)
+        args.timing_repeats = min(args.timing_repeats, 1)
+    args.npix = args.npix or CONFIGS[args.config]["npix"]
+    args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = CONFIGS[args.config]
+    classes = sorted(cfg["classes"], key=lambda c: PARTICLE_CLASSES[c][0])
+    pixel_size = cfg["pixel_size"] * cfg["npix"] / args.npix
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    X_train, y_train, _ = simulate("train", args.n_train, args)
+    X_val, y_val, info_val = simulate("val", args.n_val, args)
+    X_eval, y_eval, info = (
+        (X_val, y_val, info_val)
+        if args.split == "val"
+        else simulate("test", args.n_test, args)
+    )
+    print(
+        f"{args.config}: train {len(y_train):,}, val {len(y_val):,}, "
+        f"{args.split} {len(y_eval):,} images of {args.npix} x {args.npix}",
+        flush=True,
+    )
+    hgb_params, tuning = {}, {}
+    results, rows = {}, []
+    for name in args.models:
+        base, options = _parse(name)
+        if base == "hgb" and name not in hgb_params:
+            prep = _binary if options["binary"] else np.asarray
+            hgb_params[name], tuning[name] = tune_hgb(
+                image_features(prep(X_train), pixel_size),
+                y_train,
+                image_features(prep(X_val), pixel_size),
+                y_val,
+                seed=0,
+            )
+        seeds = args.seeds[:1] if base == "hgb" else args.seeds
+        probas, train_s, rates = [], [], []
+        for seed in seeds:
+            est = build(
+                name,
+                seed=seed,
+                epochs=args.epochs,
+                device=args.device,
+                hgb_params=hgb_params.get(name),
+                pixel_size=pixel_size,
+            )
+            start = time.perf_counter()
+            est.fit(X_train, y_train)
+            train_s.append(time.perf_counter() - start)
+            probas.append(est.predict_proba(X_eval))
+            rates.append(
+                inference_rate(est, X_eval, args.timing_repeats)
+                if args.timing_repeats and seed == seeds[0]
+                else None
+            )
+            print(
+                f"  {name}, seed {seed}: "
+                + ", ".join(
+                    f"{k} {m(y_eval, probas[-1]):.4f}" for k, m in METRICS.items()
+                )
+                + f", {train_s[-1]:.0f} s",
+                flush=True,
+            )
+        results[name] = probas
+        row = {"model": name, "seeds": len(seeds), "n_eval": len(y_eval)}
+        row.update(
+            summarise_metrics(METRICS, y_eval, probas, n_boot=args.n_boot, seed=0)
+        )
+        cms = [confusion_matrix(y_eval, p.argmax(1), normalize="true") for p in probas]
+        row["confusion"] = np.mean(cms, axis=0).round(4).tolist()
+        mean = np.mean(probas, axis=0)
+        row["vs_gap"] = binned_accuracy(
+            y_eval, mean, info, "projected_gap", [0, 1, 2, 5, 10, 20, 50, 1e3], classes
+        )
+        row["vs_momentum"] = binned_accuracy(
+            y_eval, mean, info, "momentum", [0, 100, 200, 400, 600, 800], classes
+        )
+        row["train_s"] = float(np.mean(train_s))
+        rates = [r for r in rates if r is not None]
+        row["inference_per_s"] = float(np.median(rates)) if rates else None
+        rows.append(row)
+    diffs = []
+    for pair in args.compare:
+        a, _, b = pair.partition(",")
+        if a in results and b in results:
+            d = {"a": a, "b": b}
+            d.update(
+                paired_differences(
+                    METRICS, y_eval, results[a], results[b], n_boot=args.n_boot, seed=0
+                )
+            )
+            diffs.append(d)
+    header = (
+        f"## Particle images ({args.config}: {', '.join(classes)}), {args.split} "
+        f"split\n\n{args.n_train:,} training images per class at {args.npix} x "
+        f"{args.npix} ({pixel_size:g} cm pixels); {len(y_eval):,} {args.split} "
+        f"images; epochs {args.epochs}; seeds {args.seeds}; {REFERENCE[args.config]}; "
+        f"{_machine()}."
+    )
+    stem = out / f"particles_{args.config}_{args.split}"
+    stem.with_suffix(".md").write_text(markdown(rows, diffs, header, classes))
+    meta = {
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "hepclf": hepclf.__version__,
+        "machine": _machine(),
+        "data_version": DATA_VERSION,
+        "args": vars(args),
+    }
+    stem.with_suffix(".json").write_text(
+        json.dumps(
+            {"rows": rows, "differences": diffs, "hgb_tuning": tuning, "meta": meta},
+            indent=1,
+        )
+    )
+    np.savez_compressed(
+        f"{stem}_probas.npz", y=y_eval, **{n: np.stack(p) for n, p in results.items()}
+    )
+    print(stem.with_suffix(".md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
