@@ -68,17 +68,18 @@ def test_hit_features_of_an_empty_event_are_nan_not_errors(study):
     )
 
 
-def test_lepton_momenta_are_sorted_per_event(study):
+def test_leading_track_pt_is_sorted_per_event(study):
     truth = pd.DataFrame(
         {
             "event": [0, 0, 0, 0, 1, 1, 1, 1],
             "particle": ["pi+", "pi-", "mu+", "mu-", "pi+", "pi-", "e+", "e-"],
-            "px": [5.0, 5.0, 0.3, 1.2, 5.0, 5.0, 2.0, 0.0],
+            "px": [0.1, 0.2, 0.3, 1.2, 0.0, 0.1, 2.0, 0.0],
             "py": [0.0, 0.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.5],
-            "pz": [0.0] * 8,
+            "pz": [9.0] * 8,  # longitudinal momentum does not count
         }
     )
-    assert_allclose(study.lepton_momenta(truth, 2), [[1.2, 0.5], [2.0, 0.5]])
+    assert_allclose(study.leading_track_pt(truth, 3)[:2], [[1.2, 0.5], [2.0, 0.5]])
+    assert np.isnan(study.leading_track_pt(truth, 3)[2]).all()  # no tracks
 
 
 def test_binary_aucs_from_three_class_probabilities(study):
@@ -121,8 +122,8 @@ def test_small_run_end_to_end(study, tmp_path):
     # J/psi against the non-resonant continuum is easy even for small samples
     assert rows["hgb", 0]["auc_jpsi_cont"] > 0.75
     assert [r["model"] for r in result["regression"]] == [
-        "hgb (momenta)",
-        "cnn (momenta)",
+        "hgb (track pT)",
+        "cnn (track pT)",
     ] * 2
     assert all(0 < r["std"] < 1 for r in result["regression"])
     text = (out / "hits_val.md").read_text()
