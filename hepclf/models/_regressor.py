@@ -106,7 +106,7 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
         Number of targets (network outputs).
     target_ndim_ : int
         Dimensions of the training ``y`` (1 or 2): ``predict`` returns the same.
-    target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
+    target_mean_, target_scale_ : ndarray of shape (n_outputs,)
         The standardisation of the targets (zeros and ones without
         ``standardize_target``).
     n_channels_ : int
@@ -303,7 +303,7 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs_), float64
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs), float64
             1-D when the regressor was fitted on 1-D ``y``.
         """
         check_is_fitted(self)
