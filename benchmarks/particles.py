@@ -163,7 +163,8 @@ def simulate(split, n_per_class, args):
         f"v{DATA_VERSION}-{hepclf.__version__}-{args.config}-{split}-s{args.data_seed}"
         f"-n{n_per_class}-px{args.npix}"
     )
-    h5, csv = stem.with_suffix(".h5"), stem.with_suffix(".csv")
+    # (not with_suffix: the version in the name has dots)
+    h5, csv = stem.parent / f"{stem.name}.h5", stem.parent / f"{stem.name}.csv"
     if not (h5.exists() and csv.exists()):
         images, _, info = make_particle_images(
             n_per_class,

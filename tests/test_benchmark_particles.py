@@ -1,0 +1,87 @@
+"""The liquid-argon study (benchmarks/particles.py): its pieces, and end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "particles.py"
+
+
+@pytest.fixture(scope="module")
+def study():
+    spec = importlib.util.spec_from_file_location("bench_particles", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_image_features_of_a_track_and_a_gap(study):
+    img = np.zeros((1, 1, 20, 20), np.float32)
+    img[0, 0, 10, 2:8] = 2.0  # a 6-pixel track along x ...
+    img[0, 0, 10, 12:16] = 5.0  # ... a 3-pixel gap, then a brighter segment
+    F = dict(zip(study.IMAGE_FEATURES, study.image_features(img, 0.5)[0], strict=True))
+    assert F["charge"] == 6 * 2 + 4 * 5
+    assert F["n_pixels"] == 10
+    assert F["max_pixel"] == 5
+    assert F["length"] == pytest.approx(13 * 0.5)
+    assert F["width"] == pytest.approx(0, abs=1e-6)
+    assert F["largest_gap"] == pytest.approx(5 * 0.5)  # pixel 7 to pixel 12
+    assert F["n_clusters"] == 2
+    assert F["main_cluster_fraction"] == pytest.approx(20 / 32)
+    # 3 cm = 6 pixels from either end: 6 x 2 and 4 x 5, per cm
+    assert F["start_charge_lo"] == pytest.approx(12 / 3)
+    assert F["start_charge_hi"] == pytest.approx(20 / 3)
+    empty = study.image_features(np.zeros((1, 1, 8, 8)), 0.5)[0]
+    assert empty[0] == 0
+    assert np.isnan(empty[3])
+
+
+def test_electron_photon_accuracy_decides_between_the_two(study):
+    y = np.array([0, 0, 2, 2, 1])
+    proba = np.array(
+        [
+            [0.4, 0.5, 0.1, 0.0],  # a muon guess, but electron > photon: right
+            [0.1, 0.0, 0.9, 0.0],  # wrong
+            [0.0, 0.0, 0.6, 0.4],  # right
+            [0.3, 0.0, 0.2, 0.5],  # wrong
+            [0.9, 0.1, 0.0, 0.0],  # a muon: not counted
+        ]
+    )
+    assert study.electron_photon(y, proba) == 0.5
+
+
+def test_model_names(study):
+    assert study._parse("resnet@aug@binary@5ep") == (
+        "resnet",
+        {"augment": True, "binary": True, "epochs": 5},
+    )
+    pipe = study.build("resnet@aug@binary", seed=0, epochs=2)
+    assert pipe[-1].augment_flip is True
+    assert pipe[-1].module == "resnet"
+    assert len(pipe) == 2  # the binarisation, then the network
+    with pytest.raises(ValueError, match="unknown model"):
+        study.build("mlp", seed=0, epochs=1)
+    with pytest.raises(ValueError, match="unknown suffix"):
+        study.build("cnn@fast", seed=0, epochs=1)
+
+
+@pytest.mark.slow
+def test_small_run_end_to_end(study, tmp_path):
+    out = tmp_path / "out"
+    argv = ["--small", "--output-dir", str(out), "--models", "hgb", "cnn@aug"]
+    assert study.main(argv) == 0
+    result = json.loads((out / "particles_4class_val.json").read_text())
+    rows = {r["model"]: r for r in result["rows"]}
+    assert set(rows) == {"hgb", "cnn@aug"}
+    n_val = 4 * study.SMALL["n_val"]
+    assert rows["hgb"]["n_eval"] == n_val
+    assert rows["hgb"]["accuracy"] > 0.5  # four classes: chance is 1/4
+    assert len(rows["cnn@aug"]["vs_gap"]["electron"]) == 7
+    train = sorted((out / "cache").glob("*train*.h5"))
+    val = sorted((out / "cache").glob("*val*.h5"))
+    assert len(train) == len(val) == 1  # one file per split, not one for all
