@@ -5,9 +5,10 @@ a picklable module-level function, the settings it is called with and a
 description for error messages. :func:`run_tasks` runs them and returns their
 results in task order; it knows nothing about what the tasks make. It provides
 
-- process start-up: joblib's loky reusable executor, which starts fresh
-  interpreters without re-running the caller's ``__main__`` and reuses them
-  across calls;
+- process start-up: a loky process pool (joblib's), which starts fresh
+  interpreters without re-running the caller's ``__main__``; one pool per
+  call, shut down when the call ends (the reusable pool's idle workers time
+  out after 10 s, and a call that came as they did was seen to hang);
 - a tqdm progress bar, fed by each task's ``report(n)`` calls (in worker
   processes through a shared memory-mapped counter file that the caller
   polls);
@@ -142,13 +143,13 @@ def _run_here(tasks: Sequence[Task], bar) -> list:
 
 def _run_in_workers(tasks: Sequence[Task], n_jobs: int, bar) -> list:
     """Run the tasks in loky worker processes, polling their progress counters."""
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky import ProcessPoolExecutor
 
     with tempfile.TemporaryDirectory(prefix="hepclf-progress-") as tmp:
         counter_path = os.path.join(tmp, "counts.int64")
         counts = np.memmap(counter_path, dtype=np.int64, mode="w+", shape=(len(tasks),))
         counts.flush()
-        executor = get_reusable_executor(max_workers=min(n_jobs, len(tasks)))
+        executor = ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks)))
         futures = [
             executor.submit(_worker_run, task, counter_path, k, len(tasks))
             for k, task in enumerate(tasks)
@@ -171,12 +172,13 @@ def _run_in_workers(tasks: Sequence[Task], n_jobs: int, bar) -> list:
         except BaseException as exc:
             for future in futures:
                 future.cancel()
-            if not isinstance(exc, Exception):  # KeyboardInterrupt: stop workers
-                executor.shutdown(wait=False, kill_workers=True)
+            executor.shutdown(wait=False, kill_workers=True)
             raise
         finally:
             del counts
-        return [future.result() for future in futures]
+        results = [future.result() for future in futures]
+        executor.shutdown(wait=True)
+        return results
 
 
 def run_tasks(
@@ -191,8 +193,8 @@ def run_tasks(
     """Run tasks in this process or in worker processes; results in task order.
 
     With ``n_jobs=1`` (or a single task) the tasks run one after the other in
-    this process; otherwise in up to ``n_jobs`` of joblib's loky worker
-    processes, which import hepclf once and are reused by later calls.
+    this process; otherwise in up to ``n_jobs`` worker processes of a loky
+    process pool started for this call (each imports hepclf, about a second).
 
     Parameters
     ----------

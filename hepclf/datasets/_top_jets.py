@@ -421,8 +421,8 @@ def make_top_tagging(
     two top jets, each QCD event up to two QCD jets.
 
     Each task stops as soon as it has its jets, so the last event's extra jet
-    is dropped. With ``n_jobs > 1`` the tasks run in joblib's loky worker
-    processes, which import hepclf once and are reused by later calls.
+    is dropped. With ``n_jobs > 1`` the tasks run in worker processes of a
+    loky process pool started for the call.
 
     Examples
     --------
