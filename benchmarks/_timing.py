@@ -7,7 +7,9 @@
   passes over raw memory), ``print_passes`` (their table) and ``floors`` (the
   fastest read + write, or fused pass, for each output and thread count);
 * ``fill_new``: what a function that returns a new array pays on top of
-  writing into one that exists (page faults).
+  writing into one that exists (page faults);
+* ``machine`` and ``run_metadata``: what the studies (``events.py``,
+  ``hits.py``, ``particles.py``) record about the machine and the run.
 
 The scripts import it with their own folder on ``sys.path``, which works both
 when they run as scripts and when tests load them by path.
@@ -15,8 +17,13 @@ when they run as scripts and when tests load them by path.
 
 from __future__ import annotations
 
+import os
+import platform
 import resource
+import shlex
+import sys
 import time
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -171,3 +178,29 @@ def inference_rate(estimator, X, repeats):
         estimator.predict_proba(X)
         times.append(time.perf_counter() - start)
     return len(X) / float(np.median(times))
+
+
+def machine():
+    """CPU cores, GPU, Python and torch (with its thread count), in one line."""
+    import torch
+
+    return (
+        f"{os.cpu_count()} CPU cores, GPU: "
+        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}, "
+        f"Python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads)"
+    )
+
+
+def run_metadata(data_version, args):
+    """The command, date, hepclf version, machine and arguments of a study run."""
+    import hepclf
+
+    return {
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "hepclf": hepclf.__version__,
+        "machine": machine(),
+        "data_version": data_version,
+        "args": vars(args),
+    }

@@ -59,12 +59,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +73,7 @@ from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import paired_differences, pm, summarise_metrics
-from _timing import inference_rate
+from _timing import inference_rate, machine, run_metadata
 
 import hepclf
 from hepclf import CNNClassifier, EventFeatures, EventImager
@@ -546,15 +542,6 @@ def plots(rows, path_curve, path_confusion, y, results):
     plt.close(fig)
 
 
-def _machine():
-    return (
-        f"{os.cpu_count()} CPU cores, GPU: "
-        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}, "
-        f"Python {platform.python_version()}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads)"
-    )
-
-
 # --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
@@ -684,18 +671,11 @@ def main(argv=None):
         f"{len(y_eval):,} {args.split} events (balanced); epochs {args.epochs} "
         f"(seed recipes: {args.seed_epochs or args.epochs}; variants: as named); "
         f"seeds {args.seeds}; ± seeds: std between seeds; ± eval.: bootstrap std over "
-        f"the {args.split} events ({args.n_boot} resamples); {_machine()}."
+        f"the {args.split} events ({args.n_boot} resamples); {machine()}."
     )
     stem = out / f"events_{args.split}"
     stem.with_suffix(".md").write_text(markdown(rows, diffs, tuning, header))
-    meta = {
-        "command": shlex.join([sys.executable, *sys.argv]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "hepclf": hepclf.__version__,
-        "machine": _machine(),
-        "data_version": DATA_VERSION,
-        "args": vars(args),
-    }
+    meta = run_metadata(DATA_VERSION, args)
     stem.with_suffix(".json").write_text(
         json.dumps(
             {

@@ -54,13 +54,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +72,7 @@ from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import paired_differences, pm, summarise_metrics
-from _timing import inference_rate
+from _timing import inference_rate, machine, run_metadata
 
 import hepclf
 from hepclf import CNNClassifier, EnergyEncoder
@@ -539,15 +535,6 @@ def plot_roc(y, results, path, noise):
     plt.close(fig)
 
 
-def _machine():
-    return (
-        f"{os.cpu_count()} CPU cores, GPU: "
-        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}, "
-        f"Python {platform.python_version()}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads)"
-    )
-
-
 # --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
@@ -718,20 +705,13 @@ def main(argv=None):
         f"{args.n_train:,} training events per class; {len(y_eval):,} {args.split} "
         f"events (balanced); epochs {args.epochs}; seeds {args.seeds}; ± seeds: std "
         f"between seeds; ± eval.: bootstrap std over the {args.split} events "
-        f"({args.n_boot} resamples); {_machine()}."
+        f"({args.n_boot} resamples); {machine()}."
     )
     stem = out / f"hits_{args.split}"
     stem.with_suffix(".md").write_text(
         markdown(rows, diffs, regression, tuning, header)
     )
-    meta = {
-        "command": shlex.join([sys.executable, *sys.argv]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "hepclf": hepclf.__version__,
-        "machine": _machine(),
-        "data_version": DATA_VERSION,
-        "args": vars(args),
-    }
+    meta = run_metadata(DATA_VERSION, args)
     stem.with_suffix(".json").write_text(
         json.dumps(
             {

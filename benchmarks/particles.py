@@ -50,12 +50,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +67,7 @@ from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import paired_differences, pm, summarise_metrics
-from _timing import inference_rate
+from _timing import inference_rate, machine, run_metadata
 
 import hepclf
 from hepclf import CNNClassifier
@@ -349,15 +345,6 @@ def binned_accuracy(y, proba, info, column, edges, classes):
     return {"edges": list(map(float, edges)), **out}
 
 
-def _machine():
-    return (
-        f"{os.cpu_count()} CPU cores, GPU: "
-        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}, "
-        f"Python {platform.python_version()}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads)"
-    )
-
-
 def markdown(rows, diffs, header, classes):
     eff = " | ".join(f"{c} eff." for c in classes)
     lines = [
@@ -532,18 +519,11 @@ def main(argv=None):
         f"split\n\n{args.n_train:,} training images per class at {args.npix} x "
         f"{args.npix} ({pixel_size:g} cm pixels); {len(y_eval):,} {args.split} "
         f"images; epochs {args.epochs}; seeds {args.seeds}; {REFERENCE[args.config]}; "
-        f"{_machine()}."
+        f"{machine()}."
     )
     stem = out / f"particles_{args.config}_{args.split}"
     stem.with_suffix(".md").write_text(markdown(rows, diffs, header, classes))
-    meta = {
-        "command": shlex.join([sys.executable, *sys.argv]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "hepclf": hepclf.__version__,
-        "machine": _machine(),
-        "data_version": DATA_VERSION,
-        "args": vars(args),
-    }
+    meta = run_metadata(DATA_VERSION, args)
     stem.with_suffix(".json").write_text(
         json.dumps(
             {"rows": rows, "differences": diffs, "hgb_tuning": tuning, "meta": meta},
