@@ -88,6 +88,23 @@ def add_training_options(parser, *, npix, lr):
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def concatenate_padded(parts):
+    """Concatenate zero-padded ``(n, n_items, n_features)`` arrays of any widths.
+
+    The kinds' ``train`` and ``evaluate`` verbs read one set of files per
+    class; this stacks their events, padded to the widest.
+    """
+    import numpy as np
+
+    width = max(p.shape[1] for p in parts)
+    X = np.zeros((sum(len(p) for p in parts), width, parts[0].shape[2]), np.float32)
+    start = 0
+    for p in parts:
+        X[start : start + len(p), : p.shape[1]] = p
+        start += len(p)
+    return X
+
+
 def load_task(kind):
     """Import and return the module that provides the commands of ``kind``."""
     return importlib.import_module(TASKS[kind])

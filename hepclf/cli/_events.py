@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from . import Command, add_training_options
+from . import Command, add_training_options, concatenate_padded
 
 #: Class names of the bundled sample, by label.
 SAMPLE_CLASSES = ("dy", "ttbar", "wjets")
@@ -157,12 +157,7 @@ def _load(specs, args):
         events = load_nanoaod(files)
         print(f"  {label}: {len(events.objects)} selected events from {files}")
         parts.append((label, events))
-    width = max(e.objects.shape[1] for _, e in parts)
-    X = np.zeros((sum(len(e.objects) for _, e in parts), width, 4), np.float32)
-    start = 0
-    for _, e in parts:
-        X[start : start + len(e.objects), : e.objects.shape[1]] = e.objects
-        start += len(e.objects)
+    X = concatenate_padded([e.objects for _, e in parts])
     y = np.concatenate([np.full(len(e.objects), label) for label, e in parts])
     w = np.concatenate([e.weights for _, e in parts])
     return X, y, w

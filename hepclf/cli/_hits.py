@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import Command, add_training_options
+from . import Command, add_training_options, concatenate_padded
 from ._events import _class_files, _plot, _report
 
 #: Class names of the bundled sample, by label.
@@ -122,20 +122,7 @@ def _read(files):
     if Path(files).is_dir() or files.endswith(".csv"):
         return load_hits_csv(files).hits
     paths = sorted(glob.glob(files)) or [files]
-    return _pad([load_hits_text(p).hits for p in paths])
-
-
-def _pad(parts):
-    """Concatenate padded hit arrays of different widths along the events."""
-    import numpy as np
-
-    width = max(p.shape[1] for p in parts)
-    X = np.zeros((sum(len(p) for p in parts), width, parts[0].shape[2]), np.float32)
-    start = 0
-    for p in parts:
-        X[start : start + len(p), : p.shape[1]] = p
-        start += len(p)
-    return X
+    return concatenate_padded([load_hits_text(p).hits for p in paths])
 
 
 def _load(specs):
@@ -153,7 +140,7 @@ def _load(specs):
     y = np.concatenate(
         [np.full(len(h), label) for (label, _), h in zip(specs, parts, strict=True)]
     )
-    return _pad(parts), y
+    return concatenate_padded(parts), y
 
 
 def train(args):
