@@ -68,6 +68,24 @@ def platform_fingerprint() -> dict:
     }
 
 
+def pinned_kernels(fingerprint: dict) -> dict[str, str]:
+    """Environment that makes torch use the recorded CPU kernels.
+
+    Seeded training is chaotic: an AVX-512 matrix kernel that rounds one sum
+    differently from the AVX2 kernel the references were recorded with grows,
+    over the demo's epochs, into probabilities 0.2 apart. A CPU with more vector
+    units than the recording machine can still run the recorded ones: ATen,
+    MKL and oneDNN each take a ceiling from the environment (read when torch
+    is imported, so it must be set in a fresh process).
+    """
+    capability = fingerprint["torch_cpu_capability"]
+    return {
+        "ATEN_CPU_CAPABILITY": capability.lower(),
+        "MKL_ENABLE_INSTRUCTIONS": capability.upper(),
+        "ONEDNN_MAX_CPU_ISA": capability.upper(),
+    }
+
+
 def _jets():
     from hepclf.datasets import load_top_tagging
 

@@ -10,6 +10,10 @@ compared to 1e-5 and images may differ in a few pixels near edges.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,19 +65,45 @@ def test_the_references_are_not_trivial(outputs):
     )
 
 
+_DEMO = """
+import json, sys
+import joblib
+import numpy as np
+from hepclf.cli import main
+from hepclf.datasets import load_top_tagging
+from tests import _reference
+
+out = sys.argv[1]
+assert main(["demo", "--output-dir", out, "--quiet"]) == 0
+X, _ = load_top_tagging(split="test")
+proba = joblib.load(out + "/model.joblib").predict_proba(X)
+np.save(out + "/proba.npy", proba)
+print(json.dumps(_reference.platform_fingerprint()))
+"""
+
+
 @pytest.mark.slow
 def test_demo_predictions_are_unchanged(tmp_path):
-    import joblib
-
-    from hepclf.cli import main
-    from hepclf.datasets import load_top_tagging
-
-    assert main(["demo", "--output-dir", str(tmp_path), "--quiet"]) == 0
-    pipe = joblib.load(tmp_path / "model.joblib")
-    X, _ = load_top_tagging(split="test")
+    # the demo trains for a minute, long enough for one differently rounded
+    # kernel to move probabilities by 0.2: run it in a fresh process on the
+    # torch kernels the reference was recorded with
     with np.load(_reference.PATH.with_name("reference_demo.npz")) as data:
         expected = data["proba"]
-        same = (
-            json.loads(str(data["__platform__"])) == _reference.platform_fingerprint()
-        )
-    _compare("proba/demo", pipe.predict_proba(X), expected, same)
+        recorded = json.loads(str(data["__platform__"]))
+    env = {**os.environ, **_reference.pinned_kernels(recorded)}
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        [sys.executable, "-c", _DEMO, str(tmp_path)],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    fingerprint = json.loads(run.stdout.strip().splitlines()[-1])
+    assert fingerprint["torch_cpu_capability"] == recorded["torch_cpu_capability"], (
+        "this CPU cannot run the kernels the reference was recorded with"
+    )
+    actual = np.load(tmp_path / "proba.npy")
+    _compare("proba/demo", actual, expected, fingerprint == recorded)
