@@ -82,6 +82,27 @@ RUNS = {
             r"pixels differing in occupancy 0$",
         ],
     ),
+    "bench_hit_encoding": (
+        ["--n-events", "60", "--n-slow", "12", "--repeat", "1", "--npix", "16"],
+        None,
+        {
+            "method": (
+                ["events/s", "spread", "x loop", "x floor"],
+                {
+                    f"{recipe}: {row}"
+                    for recipe in ("per_hit", "all four")
+                    for row in ("EnergyEncoder, numpy", "histogram2d per-event loop")
+                }
+                | {"unrolled: EnergyEncoder, numpy"},
+            )
+        },
+        [
+            r"^check per_hit, numpy engine: max \|EnergyEncoder - histogram2d loop\| = 0$",
+            r"^check all four, numpy engine: max .* = 0$",
+            r"^  read +NumPy sum +1 thr +[\d.]+ MB +[\d.]+ ms +[\d.]+ GB/s$",
+            r"^  per_hit   1 thr: [\d.]+ MB in [\d.]+ ms = [\d.]+ GB/s",
+        ],
+    ),
     "bench_onnx": (
         ["--n-jets", "40", "--n-single", "4", "--repeat", "1"],
         "onnxruntime",

@@ -27,6 +27,7 @@ EXTRAS = {
     "onnxscript": "onnx",
     "torchvision": "transfer",
     "timm": "transfer",
+    "captum": "explain",
 }
 
 
