@@ -27,8 +27,9 @@ def pt_eta_phi(px, py, pz, *, pt_floor=None, mask=None):
     """Transverse momentum, pseudorapidity and azimuth of momentum tensors.
 
     As :func:`hepclf.kinematics.pt_eta_phi`, with the zero-pT rows made safe:
-    ``pt`` is clamped below at ``pt_floor`` and set to 1 where ``mask`` is
-    False (padding), before ``eta = asinh(pz / pt)``.
+    ``pt`` is clamped below at ``pt_floor``, and padding rows (``mask``
+    False) are read as ``px, py = 1, 0``, so ``pt = 1``, ``phi = 0`` and every
+    gradient is finite.
 
     Parameters
     ----------
@@ -44,11 +45,14 @@ def pt_eta_phi(px, py, pz, *, pt_floor=None, mask=None):
     pt, eta, phi : Tensor
         The (safe) transverse momentum, ``asinh(pz / pt)`` and ``atan2(py, px)``.
     """
+    if mask is not None:
+        # padding reads as (1, 0): hypot and atan2 have 0/0 gradients at the
+        # origin, which would reach the inputs as NaN through the masked rows
+        px = torch.where(mask, px, torch.ones_like(px))
+        py = torch.where(mask, py, torch.zeros_like(py))
     pt = torch.hypot(px, py)
     if pt_floor is not None:
         pt = pt.clamp_min(pt_floor)
-    if mask is not None:
-        pt = torch.where(mask, pt, torch.ones_like(pt))
     return pt, torch.asinh(pz / pt), torch.atan2(py, px)
 
 

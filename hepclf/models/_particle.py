@@ -92,11 +92,20 @@ def pair_features(p4, mask):
         :data:`PAIR_FEATURES`; zero where either particle is padding.
     """
     E, px, py, pz = p4.unbind(-1)
+    px = torch.where(mask, px, torch.ones_like(px))  # finite gradients (see
+    py = torch.where(mask, py, torch.zeros_like(py))  # pt_eta_phi)
     pt = torch.hypot(px, py).clamp_min(_TINY)
     rap = 0.5 * torch.log((E + pz).clamp_min(_TINY) / (E - pz).clamp_min(_TINY))
     phi = torch.atan2(py, px)
-    delta = torch.hypot(
-        rap[:, :, None] - rap[:, None, :], wrap_phi(phi[:, :, None] - phi[:, None, :])
+    drap = rap[:, :, None] - rap[:, None, :]
+    dphi = wrap_phi(phi[:, :, None] - phi[:, None, :])
+    # hypot's gradient at (0, 0) is 0/0: a particle paired with itself (and
+    # padding with padding) would give NaN input gradients to attributions
+    apart = (drap != 0) | (dphi != 0)
+    delta = torch.where(
+        apart,
+        torch.hypot(torch.where(apart, drap, 1.0), torch.where(apart, dphi, 0.0)),
+        0.0,
     )
     pt_min = torch.minimum(pt[:, :, None], pt[:, None, :])
     kt = pt_min * delta

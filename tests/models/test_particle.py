@@ -36,6 +36,19 @@ def test_pair_features_by_hand():
     assert_array_equal(out[0, :, :, 2], 0.0)
 
 
+def test_input_gradients_are_finite():
+    # attributions (saliency) differentiate the output with respect to the
+    # constituents; a particle paired with itself, or padding with padding, has
+    # Delta = 0, where hypot's gradient is 0/0
+    X, _ = prong_jets(n=4)
+    x = torch.tensor(ConstituentSequencer(max_particles=12).fit_transform(X))
+    assert (x.abs().sum(-1) == 0).any()  # some padding
+    x.requires_grad_(True)
+    _small_net()(x)[:, 1].sum().backward()
+    assert torch.isfinite(x.grad).all()
+    assert (x.grad != 0).any()
+
+
 def test_particle_features_by_hand():
     momenta = torch.from_numpy(p4([50.0, 50.0, 0.0], 0.0, [0.1, -0.1, 0.0]))[None]
     feats = particle_features(momenta, torch.tensor([[True, True, False]]))
