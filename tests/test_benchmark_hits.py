@@ -133,3 +133,48 @@ def test_small_run_end_to_end(study, tmp_path):
     probas = np.load(out / "hits_val_probas.npz")
     assert probas["cnn:per_hit@0"].shape == (1, 3 * study.SMALL["n_val"], 3)
     assert_array_equal(np.bincount(probas["y"]), [study.SMALL["n_val"]] * 3)
+
+
+@pytest.fixture(scope="module")
+def ceiling():
+    path = SCRIPT.with_name("hits_ceiling.py")
+    spec = importlib.util.spec_from_file_location("bench_hits_ceiling", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ceiling_features_by_hand(ceiling):
+    # leading track along x; the second at 90 degrees with the opposite charge
+    tracks = np.array(
+        [[[3.0, 0.0, 4.0, 1.0], [0.0, 1.0, 0.0, -1.0], [0, -0.5, 0, 1], [0, 0, 1, -1]]]
+    )
+    tracks[0, 3, :2] = [-0.1, 0.0]
+    assert_allclose(ceiling.features(tracks, "pt"), [[3.0, 1.0, 0.5, 0.1]])
+    assert_allclose(
+        ceiling.features(tracks, "momenta"), [[0.5, 1.0, np.hypot(0.1, 1), 5.0]]
+    )
+    transverse = ceiling.features(tracks, "transverse")
+    assert_allclose(transverse[0, 4:7], [np.pi / 2, -np.pi / 2, np.pi])
+    assert_allclose(transverse[0, 7:], [-1.0, 1.0, -1.0])
+    assert_allclose(ceiling.features(tracks, "full")[0, 10:], [4.0, 0.0, 0.0, 1.0])
+
+
+def test_ceiling_tracks_are_the_truth_sorted_by_pt(ceiling):
+    tracks = ceiling.truth_momenta("jpsi_mumu", 20, seed=3)
+    assert tracks.shape == (20, 4, 4)
+    pt = np.hypot(tracks[..., 0], tracks[..., 1])
+    assert (np.diff(pt, axis=1) <= 0).all()
+    assert_array_equal(np.sort(tracks[..., 3], axis=1), [[-1, -1, 1, 1]] * 20)
+    # the J/psi's leptons carry ~1.5 GeV/c: the two leading tracks are stiff
+    p = np.linalg.norm(tracks[..., :3], axis=-1)
+    assert np.median(p[:, :2]) > 1.2
+
+
+@pytest.mark.slow
+def test_ceiling_runs_and_longitudinal_momenta_help(ceiling, capsys):
+    results = ceiling.main(["--n-events", "600", "--n-boot", "20"])
+    assert set(results) == set(ceiling.FEATURE_SETS)
+    assert results["transverse"] > 0.9
+    assert results["full"] > results["pt"] + 0.01
+    assert "± test" in capsys.readouterr().out
