@@ -15,6 +15,8 @@ the same held-out events:
   small ``JetCNN`` (``binary``, ``total``, ``average``, ``per_hit``, and
   ``all``: the four stacked as channels);
 * ``unrolled:<encoding>``: the layer x azimuth image (one row per layer);
+* options after ``@``: ``@64`` pixels (azimuth columns when unrolled),
+  ``@20ep`` epochs, ``@lr1e-3`` Adam's learning rate;
 * ``hgb``: ``HistGradientBoostingClassifier`` on per-event physics features
   of the same hits (``hit_features``: hit and layer counts, charge sums,
   truncated-mean charge per hit overall and in the outer layers, charge
@@ -307,7 +309,7 @@ def tune_hgb(F_train, y_train, F_val, y_val, *, seed, regression=False):
 
 
 def _parse(name):
-    """``cnn:per_hit@48@20ep`` -> (geometry, encoding, options)."""
+    """``cnn:per_hit@48@20ep@lr1e-3`` -> (geometry, encoding, options)."""
     head, *mods = name.split("@")
     kind, _, encoding = head.partition(":")
     options = dict(DEFAULTS)
@@ -317,6 +319,10 @@ def _parse(name):
             options["epochs"] = int(m[:-2])
         elif m.isdigit():
             options["npix"] = int(m)
+        elif m.startswith("lr"):
+            options["lr"] = float(m[2:])
+        else:
+            raise ValueError(f"unknown option {m!r} in model {name!r}")
     geometry = {"cnn": "xy", "unrolled": "unrolled"}[kind]
     enc = list(ENCODINGS) if encoding == "all" else encoding
     if encoding != "all" and encoding not in ENCODINGS:

@@ -98,6 +98,10 @@ def test_model_names(study):
     assert study._parse("cnn:per_hit@64")[2]["npix"] == 64
     assert study._parse("unrolled:all@20ep")[1] == list(study.ENCODINGS)
     assert study._parse("unrolled:all@20ep")[2]["epochs"] == 20
+    options = study._parse("unrolled:per_hit@128@lr1e-3")[2]
+    assert (options["npix"], options["lr"]) == (128, 1e-3)
+    with pytest.raises(ValueError, match="unknown option 'x'"):
+        study._parse("cnn:per_hit@x")
     for name in ("hgb", "cnn:binary", "unrolled:per_hit@64", "cnn:all"):
         assert hasattr(study.build(name, seed=0), "fit"), name
     with pytest.raises(ValueError, match="unknown"):
