@@ -861,6 +861,12 @@ CASES += [
         ),
     ),
     (
+        "explain-regressor-target",
+        "``saliency`` of a two-output CNNRegressor with ``target=2``",
+        lambda t: explain(_regressor().fit(images()[0], np.ones((20, 2))), target=2),
+        (ValueError, "saliency: target must be an output index in [0, 2)"),
+    ),
+    (
         "augment-not-images",
         "augmentation with a module that does not take images",
         lambda t: CNNClassifier(

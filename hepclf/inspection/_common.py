@@ -6,22 +6,25 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ..models import CNNClassifier
+from ..models import CNNClassifier, CNNRegressor
 
 
-def split_estimator(estimator, caller):
+def split_estimator(estimator, caller, regressors=False):
     """Return ``(transformers or None, net)`` of a fitted classifier or Pipeline.
 
     Raises a ``TypeError`` naming ``caller`` when the (last step of the)
-    estimator is not a :class:`~hepclf.CNNClassifier`, and scikit-learn's
+    estimator is not a :class:`~hepclf.CNNClassifier` (or, with
+    ``regressors``, a :class:`~hepclf.CNNRegressor`), and scikit-learn's
     ``NotFittedError`` (a ``ValueError``) when it is not fitted.
     """
     head, net = None, estimator
     if isinstance(estimator, Pipeline):
         head, net = estimator[:-1], estimator[-1]
-    if not isinstance(net, CNNClassifier):
+    kinds = (CNNClassifier, CNNRegressor) if regressors else (CNNClassifier,)
+    if not isinstance(net, kinds):
+        names = ", a ".join(k.__name__ for k in kinds)
         raise TypeError(
-            f"{caller} needs a CNNClassifier or a Pipeline ending in one, got "
+            f"{caller} needs a {names} or a Pipeline ending in one, got "
             f"{type(net).__name__}"
         )
     check_fitted(net, caller)
@@ -35,14 +38,14 @@ def check_fitted(estimator, caller):
     )
 
 
-def network_input(estimator, X, caller):
+def network_input(estimator, X, caller, regressors=False):
     """Return ``(net, X)``: X through the transformers, checked as the net checks it.
 
     The array is what the network's module takes (float32; images with a
     channel axis), so attributions can have its shape. A wrong shape raises
     the classifier's ``ValueError``, prefixed with ``caller``.
     """
-    head, net = split_estimator(estimator, caller)
+    head, net = split_estimator(estimator, caller, regressors)
     if head is not None:
         X = head.transform(X)
     try:

@@ -1,4 +1,4 @@
-"""Attributions of a fitted CNNClassifier's output to its input pixels, via Captum."""
+"""Attributions of a fitted network's output to its input pixels, via Captum."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import numpy as np
 import torch
 
+from ..models import CNNRegressor
 from ..utils import import_optional
 from ._common import label_codes, network_input
 
@@ -28,11 +29,12 @@ def saliency(
     batch_size=None,
     **method_kwargs,
 ):
-    """Attribute a fitted classifier's score for a class to each input value.
+    """Attribute a fitted network's score for a class to each input value.
 
-    Explains the class score of a fitted :class:`~hepclf.CNNClassifier` (or a
-    ``Pipeline`` ending in one, in which case ``X`` first goes through the
-    preceding transformers) with the attribution methods of Captum: plain
+    Explains the class score of a fitted :class:`~hepclf.CNNClassifier`, or
+    one predicted value of a :class:`~hepclf.CNNRegressor` (or a ``Pipeline``
+    ending in either, in which case ``X`` first goes through the preceding
+    transformers) with the attribution methods of Captum: plain
     gradients, integrated gradients or occlusion. The network runs in eval
     mode (no dropout, no training noise, batch normalisation with its running
     statistics), in float32, batch by batch on the device it was fitted on;
@@ -43,14 +45,17 @@ def saliency(
 
     Parameters
     ----------
-    estimator : CNNClassifier or Pipeline
-        A fitted classifier, or a fitted Pipeline whose last step is one.
+    estimator : CNNClassifier, CNNRegressor or Pipeline
+        A fitted network, or a fitted Pipeline whose last step is one.
     X : array-like
         Samples as the estimator takes them (raw input for a Pipeline).
     target : class label, array-like of shape (n_samples,) or None, default=None
         The class whose score is explained: one label of ``classes_`` for all
         samples or one per sample (labels, e.g. ``"photon"``, as ``predict``
         returns them). ``None`` explains the predicted class of each sample.
+        For a regressor: the index of the output explained (one, or one per
+        sample), ``None`` for a single-output regressor; the prediction is
+        explained in the units of the target (``predict``'s values).
     method : {"gradient", "integrated_gradients", "occlusion"}, default="gradient"
         ``"gradient"``: the gradient of the score with respect to the input
         (Captum's ``Saliency``; its absolute value unless ``abs=False``).
@@ -62,6 +67,7 @@ def saliency(
     output : {"logit", "proba"}, default="logit"
         Explain the module's output (the logit), or the probability that
         ``predict_proba`` returns (the net's predict nonlinearity applied).
+        A regressor explains its prediction and takes ``"logit"`` only.
     batch_size : int, optional
         Samples per batch; the classifier's ``batch_size`` by default.
     **method_kwargs
@@ -133,15 +139,26 @@ def saliency(
             f"{caller}: batch_size must be a positive integer, got {batch_size!r}"
         )
     attr = import_optional("captum.attr", extra="explain")
-    net, X = network_input(estimator, X, caller)
+    net, X = network_input(estimator, X, caller, regressors=True)
+    regressor = isinstance(net, CNNRegressor)
+    if regressor and output != "logit":
+        raise ValueError(
+            f"{caller}: a CNNRegressor's prediction is explained with "
+            f"output='logit', got {output!r}"
+        )
     if batch_size is None:  # skorch's -1: everything in one batch
         batch_size = net.batch_size if net.batch_size and net.batch_size > 0 else len(X)
     module = net.module_
     device = net.device_
     nonlinearity = net.get_predict_nonlinearity() if output == "proba" else None
+    if regressor:  # the module sees standardised targets; predict's units
+        scale = torch.as_tensor(net.target_scale_, dtype=torch.float32, device=device)
+        shift = torch.as_tensor(net.target_mean_, dtype=torch.float32, device=device)
 
     def forward(x):
         out = module(x)
+        if regressor:
+            return out.reshape(len(out), -1) * scale + shift
         return nonlinearity(out) if nonlinearity is not None else out
 
     kwargs = _default_kwargs(method, net, X, batch_size, method_kwargs)
@@ -152,7 +169,9 @@ def saliency(
     pieces, deltas = [], []
     with _eval_mode(module), torch.enable_grad():
         codes = None
-        if target is not None:
+        if regressor:
+            codes = _output_indices(net, target, len(X), caller)
+        elif target is not None:
             codes = label_codes(net, target, len(X), caller)
         for start in range(0, len(X), batch_size):
             batch = torch.as_tensor(X[start : start + batch_size]).to(device)
@@ -181,6 +200,32 @@ def saliency(
     if with_delta:
         return attributions, np.concatenate(deltas)
     return attributions
+
+
+def _output_indices(net, target, n_samples, caller):
+    """Return the regressor's output indices to explain, one per sample."""
+    n_outputs = net.n_outputs_
+    if target is None:
+        if n_outputs != 1:
+            raise ValueError(
+                f"{caller}: this CNNRegressor has {n_outputs} outputs; say which "
+                "to explain with target=<output index>"
+            )
+        target = 0
+    codes = np.asarray(target)
+    if codes.ndim == 0:
+        codes = np.full(n_samples, codes.item())
+    if (
+        codes.shape != (n_samples,)
+        or not np.issubdtype(codes.dtype, np.integer)
+        or (codes < 0).any()
+        or (codes >= n_outputs).any()
+    ):
+        raise ValueError(
+            f"{caller}: target must be an output index in [0, {n_outputs}) or "
+            f"one per sample ({n_samples}), got {target!r}"
+        )
+    return codes.astype(np.int64)
 
 
 def _default_kwargs(method, net, X, batch_size, method_kwargs):
