@@ -37,10 +37,15 @@ def export(args):
         f"  input  {meta['input_name']}: {meta['input_dtype']} {meta['input_shape']} "
         f"({meta['input_format']})"
     )
-    print(f"  output {meta['output_name']}: float32 ['batch', {len(meta['classes'])}]")
-    print(f"  classes {meta['classes']}")
+    if "classes" in meta:
+        n_out, method = len(meta["classes"]), "predict_proba"
+    else:  # a regressor
+        n_out, method = meta["n_outputs"], "predict"
+    print(f"  output {meta['output_name']}: float32 ['batch', {n_out}]")
+    if "classes" in meta:
+        print(f"  classes {meta['classes']}")
     if not args.no_check:
-        print("  checked against predict_proba with ONNX Runtime")
+        print(f"  checked against {method} with ONNX Runtime")
     return 0
 
 
@@ -71,7 +76,7 @@ def add_export_arguments(p):
     p.add_argument(
         "--no-check",
         action="store_true",
-        help="skip the ONNX Runtime check against predict_proba",
+        help="skip the ONNX Runtime check against predict_proba (or predict)",
     )
 
 

@@ -1,4 +1,4 @@
-"""Export a fitted ``CNNClassifier`` or ``Pipeline(JetImager, CNNClassifier)`` to ONNX."""
+"""Export a fitted ``CNNClassifier`` or ``CNNRegressor`` (with its imager) to ONNX."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ from ._registry import graph_for
 DEFAULT_OPSET = 18
 #: name of the graph input for a bare ``CNNClassifier``
 IMAGES = "images"
-#: name of the graph output
+#: name of the graph output of a classifier
 PROBABILITIES = "probabilities"
+#: name of the graph output of a regressor
+PREDICTIONS = "predictions"
 
 
 class OnnxExportError(ValueError):
@@ -47,39 +49,52 @@ class _Tagger(nn.Module):
         return self.nonlinearity(out)
 
 
+class _Destandardise(nn.Module):
+    """A regressor's output in the target's units, as ``predict`` (2-D)."""
+
+    def __init__(self, scale, mean):
+        super().__init__()
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+
+    def forward(self, out):
+        return out.reshape(out.shape[0], -1) * self.scale + self.mean
+
+
 def _steps(estimator):
-    """Split ``estimator`` into its imaging step and its classifier.
+    """Split ``estimator`` into its imaging step and its network.
 
     Returns (name of the imaging step, its graph class, the step) -- all None
-    for a bare classifier -- and (name of the classifier step, CNNClassifier).
+    for a bare network -- and (name of the last step, CNNClassifier or
+    CNNRegressor).
     """
     from sklearn.pipeline import Pipeline
 
-    from ..models import CNNClassifier
+    from ..models import CNNClassifier, CNNRegressor
 
-    if isinstance(estimator, CNNClassifier):
+    nets = (CNNClassifier, CNNRegressor)
+    if isinstance(estimator, nets):
         return None, None, None, "estimator", estimator
     if not isinstance(estimator, Pipeline):
         raise OnnxExportError(
-            f"export_onnx supports a fitted CNNClassifier or a Pipeline(imager, "
-            f"CNNClassifier); got {type(estimator).__name__}"
+            f"export_onnx supports a fitted CNNClassifier or CNNRegressor, or a "
+            f"Pipeline(imager, network); got {type(estimator).__name__}"
         )
     steps = [(n, s) for n, s in estimator.steps if s is not None and s != "passthrough"]
     if not steps:
         raise OnnxExportError("the Pipeline has no steps to export")
     clf_name, clf = steps[-1]
-    if not isinstance(clf, CNNClassifier):
+    if not isinstance(clf, nets):
         raise OnnxExportError(
             f"step {clf_name!r} ({type(clf).__name__}): the last step must be a "
-            "CNNClassifier; other final estimators cannot be exported"
+            "CNNClassifier or a CNNRegressor; other final estimators cannot be "
+            "exported"
         )
     imager_name, graph, imager = None, None, None
     for name, step in steps[:-1]:
         step_graph, why = graph_for(step)
         if step_graph is not None and imager is not None:
-            why = (
-                "only one imaging step (directly before the CNNClassifier) is supported"
-            )
+            why = "only one imaging step (directly before the network) is supported"
         if why is not None:
             raise OnnxExportError(
                 f"step {name!r} ({type(step).__name__}) cannot be exported: {why}"
@@ -212,6 +227,9 @@ def export_onnx(
 ):
     """Export a fitted tagger to an ONNX file that computes ``predict_proba``.
 
+    A ``CNNRegressor`` (bare or after its imager) exports the same way, to a
+    graph that computes ``predict``.
+
     For a ``Pipeline(JetImager, CNNClassifier)`` the jet imaging goes into the
     same graph (a float64 re-implementation of ``JetImager``'s arithmetic), so
     a C++ program feeds the padded constituents and gets the class
@@ -222,10 +240,11 @@ def export_onnx(
 
     Parameters
     ----------
-    estimator : CNNClassifier or Pipeline
-        A fitted ``CNNClassifier``, or a fitted ``Pipeline`` whose steps are a
-        ``JetImager`` then a ``CNNClassifier`` (``"passthrough"`` steps are
-        skipped).
+    estimator : CNNClassifier, CNNRegressor or Pipeline
+        A fitted ``CNNClassifier`` or ``CNNRegressor``, or a fitted
+        ``Pipeline`` whose steps are an imager with an ONNX translation
+        (``JetImager``, ``EventImager``) then one of them (``"passthrough"``
+        steps are skipped).
     path : str or path-like, optional
         Where to write the ``.onnx`` file. ``None`` writes nothing.
     n_constituents : int, optional
@@ -249,7 +268,8 @@ def export_onnx(
         Input for the check: padded constituents for a pipeline, images for a
         bare classifier.
     atol : float, default=1e-4
-        Tolerance of the check on the probabilities.
+        Tolerance of the check on the probabilities (for a regressor, on the
+        predictions divided by ``target_scale_``: the standardised outputs).
 
     Returns
     -------
@@ -259,7 +279,10 @@ def export_onnx(
         float32) and output ``"probabilities"`` ``(batch, n_classes)`` float32,
         columns in the order of ``classes_``. ``metadata_props`` hold the
         classes, the imager's parameters, the input format, the padding
-        convention and the hepclf version.
+        convention and the hepclf version. A regressor's graph has the output
+        ``"predictions"`` ``(batch, n_outputs)`` float32 in the target's units
+        (two-dimensional even for one target, where ``predict`` returns 1-D)
+        and ``n_outputs`` in place of the classes.
 
     Raises
     ------
@@ -285,19 +308,23 @@ def export_onnx(
     onnx = import_optional("onnx", extra="onnx")
     from sklearn.utils.validation import check_is_fitted
 
+    from ..models import CNNRegressor
+
     imager_name, graph, imager, clf_name, clf = _steps(estimator)
     check_is_fitted(clf)
+    kind = type(clf).__name__
+    regressor = isinstance(clf, CNNRegressor)
     precision = getattr(clf, "precision", "fp32")
     if precision != "fp32":
         raise OnnxExportError(
-            f"step {clf_name!r} (CNNClassifier) has precision={precision!r}: its "
-            "predict_proba runs the network under autocast, the ONNX graph in float32; "
+            f"step {clf_name!r} ({kind}) has precision={precision!r}: its "
+            "predictions run the network under autocast, the ONNX graph in float32; "
             "export a copy with set_params(precision='fp32') (the weights are float32)"
         )
     why = clf.get_input_kind().not_exportable
     if why is not None:
         raise OnnxExportError(
-            f"step {clf_name!r} (CNNClassifier) runs the module {clf.module!r}: {why}"
+            f"step {clf_name!r} ({kind}) runs the module {clf.module!r}: {why}"
         )
     if imager is not None:
         check_is_fitted(imager)
@@ -343,16 +370,21 @@ def export_onnx(
         dtype = np.dtype(np.float32)
 
     net = copy.deepcopy(clf.module_).to("cpu").eval()
-    nonlinearity = clf.get_predict_nonlinearity()
+    if regressor:
+        nonlinearity = _Destandardise(clf.target_scale_, clf.target_mean_)
+        output_name = PREDICTIONS
+    else:
+        nonlinearity = clf.get_predict_nonlinearity()
+        output_name = PROBABILITIES
     tagger = _Tagger(imaging, net, nonlinearity).eval()
     model = _to_onnx(
         tagger,
         [example],
         [input_name],
-        [PROBABILITIES],
+        [output_name],
         [dims],
         opset,
-        f"step {clf_name!r} (CNNClassifier with module {type(net).__name__})",
+        f"step {clf_name!r} ({kind} with module {type(net).__name__})",
     )
 
     # -- metadata ----------------------------------------------------------------
@@ -361,26 +393,40 @@ def export_onnx(
         if imager is not None
         else ["batch", int(clf.n_channels_), *map(int, clf.image_shape_)]
     )
+    if regressor:
+        output_meta = {
+            "n_outputs": json.dumps(int(clf.n_outputs_)),
+            "output_name": PREDICTIONS,
+            "output": "predictions (batch, n_outputs), float32, in the target's "
+            "units, as predict (2-D even for one target)",
+        }
+    else:
+        output_meta = {
+            "classes": json.dumps(_jsonable(np.asarray(clf.classes_).tolist())),
+            "output_name": PROBABILITIES,
+            "output": "class probabilities (batch, n_classes), float32, columns in "
+            "the order of 'classes', as predict_proba",
+        }
     meta = {
         "hepclf_version": __version__,
-        "classes": json.dumps(_jsonable(np.asarray(clf.classes_).tolist())),
+        "estimator": kind,
         "input_name": input_name,
         "input_shape": json.dumps(input_shape),
         "input_dtype": dtype.name,
         **input_meta,
-        "output_name": PROBABILITIES,
-        "output": "class probabilities (batch, n_classes), float32, columns in the "
-        "order of 'classes', as predict_proba",
+        **output_meta,
         "imager": json.dumps(
             None if imager is None else _jsonable_params(imager.get_params())
         ),
         "image_shape": json.dumps([int(clf.n_channels_), *map(int, clf.image_shape_)]),
         "module": type(net).__name__,
-        "nonlinearity": _nonlinearity_name(nonlinearity),
+        "nonlinearity": "destandardise"
+        if regressor
+        else _nonlinearity_name(nonlinearity),
     }
     onnx.helper.set_model_props(model, meta)
     model.doc_string = (
-        f"hepclf {__version__} tagger: {input_name} -> {PROBABILITIES} "
+        f"hepclf {__version__} {kind}: {input_name} -> {output_name} "
         f"(see metadata_props)"
     )
     onnx.checker.check_model(model)
@@ -388,7 +434,7 @@ def export_onnx(
     if check:
         if X_check is None:
             X_check = _check_input(model, imaging, n_constituents, dtype)
-        _check(model, estimator, X_check, dtype, atol)
+        _check(model, estimator, clf, X_check, dtype, atol)
     if path is not None:
         onnx.save_model(model, os.fspath(path))
     return model
@@ -413,11 +459,17 @@ def _check_input(model, imaging, n_constituents, dtype):
     return imaging.example_input(n_constituents, dtype, seed=1)
 
 
-def _check(model, estimator, X_check, dtype, atol):
+def _check(model, estimator, net, X_check, dtype, atol):
     session = _session(model)
     X_check = np.ascontiguousarray(X_check, dtype=dtype)
-    expected = estimator.predict_proba(X_check)
     got = session.run(None, {session.get_inputs()[0].name: X_check})[0]
+    if hasattr(net, "target_scale_"):  # a regressor: standardised predictions
+        what = "predict"
+        expected = estimator.predict(X_check).reshape(len(X_check), -1)
+        expected, got = expected / net.target_scale_, got / net.target_scale_
+    else:
+        what = "predict_proba"
+        expected = estimator.predict_proba(X_check)
     if got.shape != expected.shape or not np.allclose(got, expected, rtol=0, atol=atol):
         diff = (
             float(np.max(np.abs(got - expected)))
@@ -425,7 +477,7 @@ def _check(model, estimator, X_check, dtype, atol):
             else f"shape {got.shape} vs {expected.shape}"
         )
         raise OnnxExportError(
-            "the exported graph does not reproduce predict_proba (max |difference| "
+            f"the exported graph does not reproduce {what} (max |difference| "
             f"{diff} > atol={atol}); refusing to export a different model"
         )
 
@@ -445,15 +497,15 @@ def read_metadata(model_or_path) -> dict[str, object]:
     Returns
     -------
     metadata : dict
-        ``metadata_props`` with the JSON values (``classes``, ``imager``,
-        ``input_shape``, ``image_shape``) decoded.
+        ``metadata_props`` with the JSON values (``classes`` or
+        ``n_outputs``, ``imager``, ``input_shape``, ``image_shape``) decoded.
     """
     onnx = import_optional("onnx", extra="onnx")
     model = model_or_path
     if isinstance(model, (str, os.PathLike)):
         model = onnx.load_model(os.fspath(model), load_external_data=False)
     meta: dict[str, object] = dict(_meta(model))
-    for key in ("classes", "imager", "input_shape", "image_shape"):
+    for key in ("classes", "n_outputs", "imager", "input_shape", "image_shape"):
         if key in meta:
             meta[key] = json.loads(str(meta[key]))
     return meta

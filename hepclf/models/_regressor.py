@@ -127,9 +127,9 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
 
     Notes
     -----
-    ``hepclf.export.export_onnx`` does not export regressors: its graphs end
-    in ``predict_proba``'s nonlinearity and carry class metadata; save the
-    model with :func:`hepclf.save_model` or joblib instead.
+    :func:`hepclf.export.export_onnx` exports a fitted regressor, bare or
+    after an imager with an ONNX translation, to a graph whose output
+    ``"predictions"`` is ``predict`` (two-dimensional, in the target's units).
     """
 
     _parameter_constraints: ClassVar[dict] = {

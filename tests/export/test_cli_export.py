@@ -83,3 +83,26 @@ def test_export_command_reports_unsupported_models(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "LogisticRegression" in err
     assert not (tmp_path / "lr.onnx").exists()
+
+
+def test_export_command_writes_a_regressor(tmp_path, capsys):
+    from hepclf import CNNRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 1, 6, 6)).astype(np.float32)
+    y = 10.0 * X.sum(axis=(1, 2, 3))
+    reg = CNNRegressor(
+        max_epochs=2,
+        module__conv_blocks=((4,),),
+        module__pool_size=2,
+        module__dense=(8,),
+        module__dropout=0.0,
+        random_state=0,
+    ).fit(X, y)
+    model = tmp_path / "reg.joblib"
+    joblib.dump(reg, model)
+    assert main(["export", str(model), "-o", str(tmp_path / "reg.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "output predictions: float32 ['batch', 1]" in out
+    assert "checked against predict with ONNX Runtime" in out
+    assert "classes" not in out

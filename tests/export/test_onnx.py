@@ -223,7 +223,10 @@ class _ShiftedImager(JetImager):
 @pytest.mark.parametrize(
     ("estimator", "match"),
     [
-        (JetImager(), "supports a fitted CNNClassifier or a Pipeline"),
+        (
+            JetImager(),
+            "supports a fitted CNNClassifier or CNNRegressor, or a Pipeline",
+        ),
         (
             make_pipeline(FunctionTransformer(), JetImager(), CNNClassifier()),
             (
@@ -244,7 +247,7 @@ class _ShiftedImager(JetImager):
             make_pipeline(JetImager(), LogisticRegression()),
             (
                 r"step 'logisticregression' \(LogisticRegression\): the last step "
-                r"must be a CNNClassifier"
+                r"must be a CNNClassifier or a CNNRegressor"
             ),
         ),
     ],

@@ -228,9 +228,47 @@ def test_bad_parameters_and_input(fitted, toy):
         fitted.partial_fit(X[:20], np.stack([y, y], axis=1)[:20])
 
 
-def test_export_onnx_refuses_a_regressor(fitted):
-    pytest.importorskip("onnx")
-    from hepclf.export import OnnxExportError, export_onnx
+def test_export_onnx_computes_predict(fitted, toy, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
 
-    with pytest.raises(OnnxExportError, match="CNNRegressor"):
-        export_onnx(fitted)
+    from hepclf.export import export_onnx, read_metadata
+
+    X, _ = toy
+    path = tmp_path / "regressor.onnx"
+    export_onnx(fitted, path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["predictions"]
+    got = session.run(None, {"images": X[300:]})[0]
+    assert got.shape == (100, 1)
+    # in the target's units (about 3 * 32 + 5 here), not standardised
+    assert_allclose(got[:, 0], fitted.predict(X[300:]), rtol=1e-5, atol=1e-3)
+    assert got.mean() > 50
+    meta = read_metadata(path)
+    assert meta["estimator"] == "CNNRegressor"
+    assert meta["n_outputs"] == 1
+    assert "classes" not in meta
+
+
+def test_export_onnx_multi_output_pipeline(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from hepclf import JetImager
+    from hepclf.datasets import load_top_tagging
+    from hepclf.export import export_onnx
+
+    X, _ = load_top_tagging(split="val")
+    X = X[:120]
+    pt = np.hypot(X[..., 1], X[..., 2]).sum(axis=1)
+    y = np.stack([pt, 0.01 * pt**2], axis=1)  # two outputs on different scales
+    pipe = make_pipeline(JetImager(npix=12), tiny(max_epochs=2)).fit(X, y)
+    model = export_onnx(pipe, tmp_path / "pipe.onnx")
+    session = ort.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    got = session.run(None, {session.get_inputs()[0].name: X[:40]})[0]
+    expected = pipe.predict(X[:40])
+    assert got.shape == expected.shape == (40, 2)
+    scale = pipe[-1].target_scale_
+    assert np.abs((got - expected) / scale).max() < 1e-4
