@@ -57,6 +57,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..imaging._hits import HIT_FEATURES
+
 __all__ = [
     "HIT_FEATURES",
     "HitEvents",
@@ -66,9 +68,6 @@ __all__ = [
     "write_hits_csv",
     "write_hits_text",
 ]
-
-#: Features of ``HitEvents.hits``, in order.
-HIT_FEATURES = ("x", "y", "charge", "layer", "wire", "stereo", "drift_time")
 
 #: Columns of the long hit table taken by :func:`hits_from_table`.
 HIT_TABLE_COLUMNS = (

@@ -234,12 +234,6 @@ def test_padding_rows_ragged_and_awkward_change_nothing(engine):
     assert_array_equal(encoder.transform(records), expected)
 
 
-def test_features_are_those_of_the_hit_readers():
-    from hepclf.datasets._hits_io import HIT_FEATURES as READERS
-
-    assert HIT_FEATURES == READERS
-
-
 def test_numba_and_numpy_engines_agree_bitwise():
     pytest.importorskip("numba")
     X = random_hits(80, seed=4).astype(np.float32)
