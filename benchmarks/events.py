@@ -77,6 +77,7 @@ from _timing import inference_rate, machine, run_metadata
 
 import hepclf
 from hepclf import CNNClassifier, EventFeatures, EventImager
+from hepclf.cli import concatenate_padded
 from hepclf.substructure import EVENT_FEATURES
 
 #: Class labels, in the seed's order (its folders 0, 1, 2).
@@ -175,17 +176,6 @@ def _shard_seed(seed, split, process, k):
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
-def _pad(arrays):
-    """Concatenate padded object arrays of different widths along the events."""
-    width = max(a.shape[1] for a in arrays)
-    out = np.zeros((sum(len(a) for a in arrays), width, arrays[0].shape[2]), np.float32)
-    start = 0
-    for a in arrays:
-        out[start : start + len(a), : a.shape[1]] = a
-        start += len(a)
-    return out
-
-
 def _process_events(process, split, n, *, seed, cache_dir, shard_events, n_jobs):
     """``n`` selected events of one process and split, generating shards as needed."""
     from hepclf.datasets import load_nanoaod, make_events
@@ -213,7 +203,7 @@ def _process_events(process, split, n, *, seed, cache_dir, shard_events, n_jobs)
         k += 1
         if k > 1000:
             raise RuntimeError(f"{process}: too few selected events per shard")
-    return _pad(chunks)[:n]
+    return concatenate_padded(chunks)[:n]
 
 
 def split_events(split, n_per_class, args):
@@ -230,7 +220,7 @@ def split_events(split, n_per_class, args):
         )
         for process in PROCESSES
     ]
-    X = _pad(parts)
+    X = concatenate_padded(parts)
     y = np.repeat(np.arange(len(PROCESSES)), n_per_class)
     return X, y
 

@@ -78,6 +78,7 @@ from _timing import inference_rate, machine, run_metadata
 
 import hepclf
 from hepclf import CNNClassifier, EnergyEncoder
+from hepclf.cli import concatenate_padded
 
 #: Class labels (0, 1, 2).
 PROCESSES = ("jpsi_ee", "jpsi_mumu", "pipimumu")
@@ -133,17 +134,6 @@ def _seed(data_seed, split, process):
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
-def _pad(arrays, fill=0):
-    width = max(a.shape[1] for a in arrays)
-    shape = (sum(len(a) for a in arrays), width, *arrays[0].shape[2:])
-    out = np.full(shape, fill, dtype=arrays[0].dtype)
-    start = 0
-    for a in arrays:
-        out[start : start + len(a), : a.shape[1]] = a
-        start += len(a)
-    return out
-
-
 def simulate(process, split, n, noise, args):
     """``n`` events of one process, split and noise occupancy (cached)."""
     from hepclf.datasets import make_drift_chamber_events
@@ -187,7 +177,7 @@ def leading_track_pt(truth, n):
 def dataset(split, n_per_class, noise, args):
     """Balanced hits, labels (0, 1, 2) and leading-track pT of one split."""
     parts = [simulate(p, split, n_per_class, noise, args) for p in PROCESSES]
-    X = _pad([h for h, _ in parts])
+    X = concatenate_padded([h for h, _ in parts])
     momenta = np.concatenate([m for _, m in parts])
     y = np.repeat(np.arange(len(PROCESSES)), n_per_class)
     return X, y, momenta

@@ -34,10 +34,10 @@ def test_shard_seeds_are_distinct_per_split_process_and_shard(study):
     )
 
 
-def test_pad_and_take_keep_events_and_classes(study):
+def test_concatenate_and_take_keep_events_and_classes(study):
     a = np.ones((2, 3, 4), np.float32)
     b = 2 * np.ones((1, 5, 4), np.float32)
-    padded = study._pad([a, b])
+    padded = study.concatenate_padded([a, b])
     assert padded.shape == (3, 5, 4)
     assert_array_equal(padded[:2, :3], a)
     assert not padded[:2, 3:].any()
