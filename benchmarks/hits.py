@@ -32,7 +32,8 @@ The regression (``--regression``): the transverse momenta of the two
 leading charged tracks of the non-resonant events (two outputs, GeV/c; their
 spectrum is wide, where the J/psi leptons all carry about 1.5 GeV/c; pions
 and muons look alike in the chamber, so the target does not ask which track
-is which) from the per_hit images at ``--regression-npix`` with
+is which) from the per_hit images at ``--regression-npix`` (or the images
+of ``--regression-model``, named like the classifiers) with
 ``CNNRegressor``, against ``HistGradientBoostingRegressor`` on the hit
 features (no helix fit on either side); the resolution is the standard
 deviation and the 68 % half-width of ``(predicted - true) / true``.
@@ -359,7 +360,8 @@ def build(name, *, seed, hgb_params=None, epochs=None):
 
 
 def build_regressor(name, *, seed, hgb_params=None, epochs=None, npix=64):
-    """Momentum regressors: ``cnn`` (per_hit images) or ``hgb`` (hit features)."""
+    """Momentum regressors: ``hgb`` (hit features), ``cnn`` (per_hit images at
+    ``npix``) or a network named like the classifiers (``unrolled:per_hit@128``)."""
     if name == "hgb":
         from sklearn.multioutput import MultiOutputRegressor
         from sklearn.preprocessing import FunctionTransformer
@@ -372,9 +374,15 @@ def build_regressor(name, *, seed, hgb_params=None, epochs=None, npix=64):
         )
     from hepclf import CNNRegressor
 
-    options = dict(DEFAULTS, npix=npix, **({"epochs": epochs} if epochs else {}))
+    if name == "cnn":
+        name = f"cnn:per_hit@{npix}"
+    if not name.startswith(("cnn:", "unrolled:")):
+        raise ValueError(f"unknown regression model {name!r}")
+    geometry, encoding, options = _parse(name)
+    if epochs is not None and not any(m.endswith("ep") for m in name.split("@")[1:]):
+        options["epochs"] = epochs
     return make_pipeline(
-        EnergyEncoder(encoding="per_hit", npix=options["npix"]),
+        EnergyEncoder(encoding=encoding, geometry=geometry, npix=options["npix"]),
         _net(CNNRegressor, options=options, seed=seed),
     )
 
@@ -561,6 +569,12 @@ def parse_args(argv=None):
     )
     p.add_argument("--compare", nargs="*", default=["cnn:per_hit:hgb", "cnn:all:hgb"])
     p.add_argument("--regression-npix", type=int, default=64)
+    p.add_argument(
+        "--regression-model",
+        default="cnn",
+        help="the network of the regression: 'cnn' (per_hit at --regression-npix) "
+        "or a model name such as unrolled:per_hit@128@lr1e-3",
+    )
     p.add_argument(
         "--regression-noise",
         type=float,
@@ -754,7 +768,7 @@ def run_regression(
     )
     tuning[f"regressor, noise {noise:.0%}"] = scores
     out = []
-    for name in ("hgb", "cnn"):
+    for name in ("hgb", args.regression_model):
         seeds = args.seeds[:1] if name == "hgb" else args.seeds
         values, boots, train_s = [], [], []
         for seed in seeds:

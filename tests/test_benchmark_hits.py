@@ -102,6 +102,22 @@ def test_model_names(study):
     assert (options["npix"], options["lr"]) == (128, 1e-3)
     with pytest.raises(ValueError, match="unknown option 'x'"):
         study._parse("cnn:per_hit@x")
+    # regressors: "cnn" is per_hit at npix; other names as for the classifiers
+    encoder, net = study.build_regressor("cnn", seed=0, npix=48)
+    assert (encoder.geometry, encoder.encoding, encoder.npix) == ("xy", "per_hit", 48)
+    encoder, net = study.build_regressor(
+        "unrolled:per_hit@128@lr1e-3", seed=0, epochs=4
+    )
+    assert (encoder.geometry, encoder.npix, net.lr, net.max_epochs) == (
+        "unrolled",
+        128,
+        1e-3,
+        4,
+    )
+    assert (
+        study.build_regressor("unrolled:per_hit@7ep", seed=0, epochs=4)[1].max_epochs
+        == 7
+    )
     for name in ("hgb", "cnn:binary", "unrolled:per_hit@64", "cnn:all"):
         assert hasattr(study.build(name, seed=0), "fit"), name
     with pytest.raises(ValueError, match="unknown"):
