@@ -82,5 +82,5 @@ def test_small_run_end_to_end(study, tmp_path):
     assert rows["hgb"]["accuracy"] > 0.6  # three classes: chance is 1/3
     assert (out / "events_val_curve.png").stat().st_size > 5_000
     assert "the seed" in (out / "events_val.md").read_text()
-    probas = np.load(out / "events_val_probas.npz")
-    assert probas["hgb@300"].shape == (1, 900, 3)
+    with np.load(out / "events_val_probas.npz") as probas:
+        assert probas["hgb@300"].shape == (1, 900, 3)

@@ -150,9 +150,9 @@ def test_small_run_end_to_end(study, tmp_path):
     assert "| cnn:per_hit | 0% |" in text
     assert "Paired differences" in text
     assert (out / "hits_val_roc.png").stat().st_size > 5_000
-    probas = np.load(out / "hits_val_probas.npz")
-    assert probas["cnn:per_hit@0"].shape == (1, 3 * study.SMALL["n_val"], 3)
-    assert_array_equal(np.bincount(probas["y"]), [study.SMALL["n_val"]] * 3)
+    with np.load(out / "hits_val_probas.npz") as probas:
+        assert probas["cnn:per_hit@0"].shape == (1, 3 * study.SMALL["n_val"], 3)
+        assert_array_equal(np.bincount(probas["y"]), [study.SMALL["n_val"]] * 3)
 
 
 @pytest.fixture(scope="module")

@@ -65,15 +65,15 @@ def _check_outputs(bench, out, level, split, result, taggers, *, min_mass_auc):
     assert "machine" in saved
     assert saved["command"].startswith("python benchmarks/top_tagging.py")
     assert [r["tagger"] for r in saved["rows"]] == names
-    scores = np.load(out / f"{stem}_scores.npz")
-    assert len(scores["y_eval"]) == rows[0]["n_eval"]
-    for r in rows:
-        if r["tagger"].endswith("_vote"):
-            continue
-        for k in range(r["seeds"]):
-            score = scores[f"{r['tagger']}_seed{k}"]
-            assert score.shape == scores["y_eval"].shape
-            assert np.all((score >= 0) & (score <= 1))
+    with np.load(out / f"{stem}_scores.npz") as scores:
+        assert len(scores["y_eval"]) == rows[0]["n_eval"]
+        for r in rows:
+            if r["tagger"].endswith("_vote"):
+                continue
+            for k in range(r["seeds"]):
+                score = scores[f"{r['tagger']}_seed{k}"]
+                assert score.shape == scores["y_eval"].shape
+                assert np.all((score >= 0) & (score <= 1))
     assert (out / f"{stem}_roc.png").stat().st_size > 1000
     assert f"## {level}, {split} split" in (out / f"results_{split}.md").read_text()
 
