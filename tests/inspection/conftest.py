@@ -22,6 +22,18 @@ def patch_images(n=200, seed=0):
     return X, y
 
 
+#: the small network (and its training) that learns the patch toys
+SMALL_CNN = {
+    "lr": 3e-3,
+    "batch_size": 32,
+    "module__conv_blocks": ((8,),),
+    "module__pool_size": 2,
+    "module__dense": (16,),
+    "module__dropout": 0.0,
+    "random_state": 0,
+}
+
+
 @pytest.fixture(scope="module")
 def patch_data():
     return patch_images()
@@ -31,16 +43,7 @@ def patch_data():
 def patch_classifier(patch_data):
     """A small CNN trained to tell the classes apart (100 % on its training set)."""
     X, y = patch_data
-    clf = CNNClassifier(
-        max_epochs=15,
-        lr=3e-3,
-        batch_size=32,
-        module__conv_blocks=((8,),),
-        module__pool_size=2,
-        module__dense=(16,),
-        module__dropout=0.0,
-        random_state=0,
-    )
+    clf = CNNClassifier(max_epochs=15, **SMALL_CNN)
     clf.fit(X, y)
     assert (clf.predict(X) == y).all()
     return clf

@@ -13,7 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 from hepclf import CNNClassifier, CNNRegressor
 from hepclf.inspection import saliency
 
-from .conftest import PATCH, LinearNet, linear_classifier, patch_images
+from .conftest import PATCH, SMALL_CNN, LinearNet, linear_classifier, patch_images
 
 pytest.importorskip("captum")
 
@@ -329,16 +329,7 @@ def test_trained_regressor_looks_at_the_pixels_it_reads():
     X = (0.3 * rng.random((300, 1, 12, 12))).astype(np.float32)
     X[:, 0, PATCH[0], PATCH[1]] += rng.random((300, 1, 1)).astype(np.float32)
     y = 10.0 * X[:, 0, PATCH[0], PATCH[1]].sum(axis=(1, 2))  # the patch's charge
-    reg = CNNRegressor(
-        max_epochs=30,
-        lr=3e-3,
-        batch_size=32,
-        module__conv_blocks=((8,),),
-        module__pool_size=2,
-        module__dense=(16,),
-        module__dropout=0.0,
-        random_state=0,
-    ).fit(X, y)
+    reg = CNNRegressor(max_epochs=30, **SMALL_CNN).fit(X, y)
     assert reg.score(X, y) > 0.9
     a = saliency(reg, X[:20])
     mask = patch_mask()
