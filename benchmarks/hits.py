@@ -16,7 +16,10 @@ the same held-out events:
   ``all``: the four stacked as channels);
 * ``unrolled:<encoding>``: the layer x azimuth image (one row per layer);
 * options after ``@``: ``@64`` pixels (azimuth columns when unrolled),
-  ``@20ep`` epochs, ``@lr1e-3`` Adam's learning rate;
+  ``@20ep`` epochs, ``@lr1e-3`` Adam's learning rate, ``@roll`` random
+  turns of the training events about the beam axis (``augment_roll``: a
+  cyclic shift of the unrolled image's azimuth columns), ``@flip`` random
+  mirror images (``augment_flip="horizontal"``, azimuth to minus azimuth);
 * ``hgb``: ``HistGradientBoostingClassifier`` on per-event physics features
   of the same hits (``hit_features``: hit and layer counts, charge sums,
   truncated-mean charge per hit overall and in the outer layers, charge
@@ -112,7 +115,14 @@ HGB_GRID = [
 ]
 
 #: Network settings; ``CHOICES`` are compared on the validation events.
-DEFAULTS = {"npix": 32, "epochs": 10, "lr": 3e-3, "batch_size": 128}
+DEFAULTS = {
+    "npix": 32,
+    "epochs": 10,
+    "lr": 3e-3,
+    "batch_size": 128,
+    "roll": False,
+    "flip": False,
+}
 CHOICES = {
     "cnn:per_hit": {},
     "cnn:per_hit@48": {"npix": 48},
@@ -312,9 +322,14 @@ def _parse(name):
             options["npix"] = int(m)
         elif m.startswith("lr"):
             options["lr"] = float(m[2:])
+        elif m in ("roll", "flip"):
+            options[m] = True
         else:
             raise ValueError(f"unknown option {m!r} in model {name!r}")
     geometry = {"cnn": "xy", "unrolled": "unrolled"}[kind]
+    if options["roll"] and geometry != "unrolled":
+        # the (x, y) image's axes are not periodic: a turn there is augment_rot90
+        raise ValueError(f"@roll needs the unrolled geometry, in model {name!r}")
     enc = list(ENCODINGS) if encoding == "all" else encoding
     if encoding != "all" and encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding in model {name!r}")
@@ -335,6 +350,8 @@ def _net(cls, *, options, seed, **params):
         module__dense=(64,),
         module__dropout=0.1,
         module__batch_norm=True,
+        augment_roll="horizontal" if options["roll"] else False,
+        augment_flip="horizontal" if options["flip"] else False,
         **params,
     )
 

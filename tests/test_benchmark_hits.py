@@ -102,6 +102,13 @@ def test_model_names(study):
     assert (options["npix"], options["lr"]) == (128, 1e-3)
     with pytest.raises(ValueError, match="unknown option 'x'"):
         study._parse("cnn:per_hit@x")
+    # @roll turns the training events about the beam: unrolled images only
+    net = study.build("unrolled:per_hit@128@roll", seed=0)[1]
+    assert (net.augment_roll, net.augment_flip) == ("horizontal", False)
+    assert study.build("cnn:per_hit@flip", seed=0)[1].augment_flip == "horizontal"
+    assert study.build("unrolled:per_hit", seed=0)[1].augment_roll is False
+    with pytest.raises(ValueError, match="@roll needs the unrolled geometry"):
+        study._parse("cnn:per_hit@roll")
     # regressors: "cnn" is per_hit at npix; other names as for the classifiers
     encoder, net = study.build_regressor("cnn", seed=0, npix=48)
     assert (encoder.geometry, encoder.encoding, encoder.npix) == ("xy", "per_hit", 48)

@@ -1,7 +1,8 @@
-"""Training-time augmentation of image batches: flips, quarter turns, rotation, zoom, noise.
+"""Training-time augmentation of image batches: flips, rolls, quarter turns, rotation, zoom, noise.
 
 A detector image keeps its meaning under some transformations (a particle's
-track mirrored or turned is still that particle's track), so a network can be
+track mirrored or turned is still that particle's track, and an event turned
+about the beam is still that event), so a network can be
 shown transformed copies while it trains, a different random copy of every
 image at every epoch. :func:`augment_images` draws and applies them to one
 batch, on the batch's device, with torch's random generator (so a fit seeded
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 #: The estimator parameters that configure the augmentation, and their "off" value.
 AUGMENT_PARAMS = {
     "augment_flip": False,
+    "augment_roll": False,
     "augment_rot90": False,
     "augment_rotation": 0.0,
     "augment_zoom": 0.0,
@@ -30,16 +32,29 @@ AUGMENT_PARAMS = {
 _FLIP_AXES = {False: (), True: (-1, -2), "horizontal": (-1,), "vertical": (-2,)}
 
 
-def _flip_axes(flip):
-    if isinstance(flip, str):
-        if flip in _FLIP_AXES:
-            return _FLIP_AXES[flip]
-    elif flip in (False, True):  # bool, numpy bool, 0 or 1
-        return _FLIP_AXES[bool(flip)]
+def _axes(value, what):
+    """The image axes that ``flip`` or ``roll`` acts on."""
+    if isinstance(value, str):
+        if value in _FLIP_AXES:
+            return _FLIP_AXES[value]
+    elif value in (False, True):  # bool, numpy bool, 0 or 1
+        return _FLIP_AXES[bool(value)]
     raise ValueError(
-        f"augment_images: flip must be True, False, 'horizontal' or 'vertical', "
-        f"got {flip!r}"
+        f"augment_images: {what} must be True, False, 'horizontal' or 'vertical', "
+        f"got {value!r}"
     )
+
+
+def _roll(x, axis, shift):
+    """Shift image ``i`` cyclically by ``shift[i]`` pixels along ``axis`` (-1 or -2)."""
+    size = x.shape[axis]
+    index = torch.arange(size, device=x.device)
+    index = (index[None, :] - shift[:, None]) % size  # out[j] = in[j - shift]
+    if axis == -1:
+        index = index[:, None, None, :].expand_as(x)
+    else:
+        index = index[:, None, :, None].expand_as(x)
+    return torch.gather(x, axis, index)
 
 
 def _where(mask, a, b):
@@ -51,6 +66,7 @@ def augment_images(
     x,
     *,
     flip=False,
+    roll=False,
     rot90=False,
     rotation=0.0,
     zoom=0.0,
@@ -60,13 +76,15 @@ def augment_images(
     """Return a randomly transformed copy of a batch of images.
 
     Each image draws its own transformation, applied in this order: a flip
-    about each allowed axis with probability 1/2; a turn by a multiple of
+    about each allowed axis with probability 1/2; a cyclic shift along each
+    periodic axis by a whole number of pixels drawn uniformly (pixels pushed
+    off one edge come back at the other); a turn by a multiple of
     90 degrees (0, 90, 180 or 270, equally likely); a rotation by an angle
     uniform in ``[-rotation, rotation]`` degrees and a zoom by a factor uniform
     in ``[1 - zoom, 1 + zoom]`` about the image centre (bilinear interpolation,
     zero outside the image); then Gaussian noise of standard deviation
     ``noise`` on every pixel. Flips and quarter turns only move pixels, so they
-    keep the pixel values exactly.
+    keep the pixel values exactly, and so do rolls.
 
     Parameters
     ----------
@@ -76,6 +94,14 @@ def augment_images(
         Random mirror images: ``True`` about both axes (independently),
         ``"horizontal"`` left-right only (the width axis), ``"vertical"``
         up-down only.
+    roll : bool or {"horizontal", "vertical"}, default=False
+        Random cyclic shifts, for axes that are periodic: the azimuth of an
+        event (a turn about the beam axis), which is the width of an
+        ``EnergyEncoder(geometry="unrolled")`` image and the height of an
+        ``EventImager`` image. ``"horizontal"`` shifts along the width,
+        ``"vertical"`` along the height, ``True`` along both. A shift by
+        ``k`` columns of an unrolled image is exactly the event turned by
+        ``k`` azimuth bins.
     rot90 : bool, default=False
         Random quarter turns; square images only.
     rotation : float, default=0.0
@@ -101,7 +127,8 @@ def augment_images(
         For a batch that is not 4-D, ``rot90`` on images that are not square,
         or a parameter out of its range.
     """
-    axes = _flip_axes(flip)
+    axes = _axes(flip, "flip")
+    roll_axes = _axes(roll, "roll")
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         raise ValueError(
             "augment_images: x must be a tensor of shape (n_images, n_channels, "
@@ -129,6 +156,11 @@ def augment_images(
     out = x
     for axis in axes:
         out = _where(uniform() < 0.5, out.flip(axis), out)
+    for axis in roll_axes:
+        shift = torch.randint(
+            0, x.shape[axis], (n,), device=x.device, generator=generator
+        )
+        out = _roll(out, axis, shift)
     if rot90:
         quarters = torch.randint(0, 4, (n,), device=x.device, generator=generator)
         turned, result = out, out

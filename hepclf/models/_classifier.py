@@ -46,8 +46,8 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
     :class:`hepclf.ConstituentSequencer`; every jet needs a constituent with
     non-zero pT. The checks and error messages follow the module's kind.
 
-    The ``augment_*`` parameters show the network randomly flipped, turned,
-    rotated, zoomed or noisy copies of the training images, drawn anew for
+    The ``augment_*`` parameters show the network randomly flipped, rolled,
+    turned, rotated, zoomed or noisy copies of the training images, drawn anew for
     every batch on the training device (seeded by ``random_state``); they
     never touch prediction or validation scoring, and, being plain
     parameters, can be tuned by ``GridSearchCV`` (``augment_noise``...).
@@ -114,6 +114,13 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         vertical axis only (``"horizontal"``, left-right) or the horizontal
         axis only (``"vertical"``). Use only flips the detector is symmetric
         under.
+    augment_roll : bool or {"horizontal", "vertical"}, default=False
+        Shift each training image cyclically by a random whole number of
+        pixels along a periodic axis: ``"horizontal"`` along the width (the
+        azimuth of ``EnergyEncoder(geometry="unrolled")`` images),
+        ``"vertical"`` along the height (the azimuth of ``EventImager``
+        images), ``True`` along both. For a detector symmetric about the beam,
+        a roll is the event turned about the beam axis.
     augment_rot90 : bool, default=False
         Turn each training image by 0, 90, 180 or 270 degrees at random
         (square images only).
@@ -185,6 +192,7 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         channels_last=False,
         checkpoint_dir=None,
         augment_flip=False,
+        augment_roll=False,
         augment_rot90=False,
         augment_rotation=0.0,
         augment_zoom=0.0,
@@ -213,6 +221,7 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         self.channels_last = channels_last
         self.checkpoint_dir = checkpoint_dir
         self.augment_flip = augment_flip
+        self.augment_roll = augment_roll
         self.augment_rot90 = augment_rot90
         self.augment_rotation = augment_rotation
         self.augment_zoom = augment_zoom

@@ -59,6 +59,7 @@ class NetMixin:
         "channels_last": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
         "augment_flip": ["boolean", StrOptions({"horizontal", "vertical"})],
+        "augment_roll": ["boolean", StrOptions({"horizontal", "vertical"})],
         "augment_rot90": ["boolean"],
         "augment_rotation": [Interval(Real, 0, 180, closed="both")],
         "augment_zoom": [Interval(Real, 0, 1, closed="left")],

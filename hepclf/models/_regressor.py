@@ -91,7 +91,7 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
     checkpoint_dir : str, path or None, default=None
         Save the module, optimiser and history after every epoch and resume
         from them, as for ``CNNClassifier``.
-    augment_flip, augment_rot90, augment_rotation, augment_zoom, augment_noise
+    augment_flip, augment_roll, augment_rot90, augment_rotation, augment_zoom, augment_noise
         Training-time augmentation of the images, as for ``CNNClassifier``
         (defaults: off). Use only transformations the target is invariant
         under: a flip changes the sign of a momentum component.
@@ -157,6 +157,7 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
         channels_last=False,
         checkpoint_dir=None,
         augment_flip=False,
+        augment_roll=False,
         augment_rot90=False,
         augment_rotation=0.0,
         augment_zoom=0.0,
@@ -184,6 +185,7 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
         self.channels_last = channels_last
         self.checkpoint_dir = checkpoint_dir
         self.augment_flip = augment_flip
+        self.augment_roll = augment_roll
         self.augment_rot90 = augment_rot90
         self.augment_rotation = augment_rotation
         self.augment_zoom = augment_zoom

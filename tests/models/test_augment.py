@@ -72,19 +72,83 @@ def test_quarter_turns_are_exact():
         augment_images(torch.zeros(2, 1, 6, 8), rot90=True)
 
 
+def rolls(image, axes):
+    """Every cyclic shift of ``image`` along ``axes`` (one axis or both)."""
+    shifts = [range(image.shape[a]) if a in axes else (0,) for a in (-2, -1)]
+    return [
+        torch.roll(image, (i, j), dims=(-2, -1)) for i in shifts[0] for j in shifts[1]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("roll", "axes"), [("horizontal", (-1,)), ("vertical", (-2,)), (True, (-2, -1))]
+)
+def test_rolls_are_exact_cyclic_shifts(roll, axes):
+    # a 6 x 8 image (not square: the shift along each axis has its own range)
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.random((200, 2, 6, 8)).astype(np.float32))
+    out = augment_images(x, roll=roll, generator=torch.Generator().manual_seed(0))
+    seen = [which(o, rolls(i, axes)) for i, o in zip(x, out, strict=True)]
+    assert None not in seen
+    n_shifts = math.prod(x.shape[a] for a in axes)
+    # every shift occurs (48 of them for both axes: 200 draws miss one with
+    # probability below 1e-2, and the seed is fixed)
+    assert len(set(seen)) == n_shifts
+    # every channel of an image moves together, and the pixel values are kept
+    assert_array_equal(np.sort(out.numpy(), axis=None), np.sort(x.numpy(), axis=None))
+
+
+def test_a_roll_of_an_unrolled_image_is_the_event_turned():
+    # EnergyEncoder(geometry="unrolled") bins the azimuth into npix columns:
+    # turning every hit by k bins (2 pi k / npix) shifts the image by k columns
+    from hepclf import EnergyEncoder
+
+    rng = np.random.default_rng(2)
+    n, npix = 4, 16
+    radius = rng.uniform(100, 700, (n, 30))
+    phi = rng.uniform(-np.pi, np.pi, (n, 30))
+    charge = rng.uniform(1, 5, (n, 30))
+    layer = rng.integers(0, 43, (n, 30)).astype(float)
+
+    def hits(phi):
+        return np.stack(
+            [radius * np.cos(phi), radius * np.sin(phi), charge, layer], axis=-1
+        )
+
+    enc = EnergyEncoder(encoding="per_hit", geometry="unrolled", npix=npix)
+    image = enc.fit_transform(hits(phi))
+    for k in (1, 5):
+        # half a bin off the edges, so float rounding cannot change a bin
+        centred = (np.floor((phi + np.pi) / (2 * np.pi) * npix) + 0.5) * (
+            2 * np.pi / npix
+        ) - np.pi
+        turned = enc.transform(hits(centred + 2 * np.pi * k / npix))
+        assert_allclose(turned, np.roll(enc.transform(hits(centred)), k, axis=-1))
+        assert_allclose(enc.transform(hits(centred)), image)
+
+
 def test_all_off_is_the_identity_and_input_is_untouched():
     x = asymmetric_images()
     before = x.clone()
     out = augment_images(x)
     assert_array_equal(out.numpy(), x.numpy())
     assert out is not x
-    augment_images(x, flip=True, rot90=True, rotation=10, zoom=0.1, noise=0.1)
+    augment_images(
+        x, flip=True, roll=True, rot90=True, rotation=10, zoom=0.1, noise=0.1
+    )
     assert torch.equal(x, before)
 
 
 def test_seeded_by_the_generator():
     x = asymmetric_images()
-    kwargs = {"flip": True, "rot90": True, "rotation": 10.0, "zoom": 0.2, "noise": 0.1}
+    kwargs = {
+        "flip": True,
+        "roll": True,
+        "rot90": True,
+        "rotation": 10.0,
+        "zoom": 0.2,
+        "noise": 0.1,
+    }
     a = augment_images(x, **kwargs, generator=torch.Generator().manual_seed(3))
     b = augment_images(x, **kwargs, generator=torch.Generator().manual_seed(3))
     c = augment_images(x, **kwargs, generator=torch.Generator().manual_seed(4))
@@ -230,6 +294,21 @@ def test_augmentation_on_training_batches_only(cls):
     assert_array_equal(torch.cat(net.module_.seen[False]).numpy(), x.numpy())
 
 
+def test_rolls_through_the_estimator_on_training_batches_only():
+    # 6 x 8 images rolled along the width: the training batches hold cyclic
+    # shifts of the training images, prediction sees the images as they are
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(rng.random((40, 1, 6, 8)).astype(np.float32))
+    net = recorder(augment_roll="horizontal").fit(x.numpy(), np.arange(40) % 2)
+    seen = torch.cat(net.module_.seen[True])
+    shifts = [which(s, rolls(i, (-1,))) for s, i in zip(seen, torch.cat([x, x]))]
+    assert None not in shifts
+    assert len(set(shifts)) > 4
+    net.module_.seen[False].clear()
+    net.predict(x.numpy())
+    assert_array_equal(torch.cat(net.module_.seen[False]).numpy(), x.numpy())
+
+
 def test_without_augmentation_the_module_sees_the_images(blobs):
     x = asymmetric_images(n=40)
     net = recorder().fit(x.numpy(), np.arange(40) % 2)
@@ -251,6 +330,7 @@ def tiny_clf(**kwargs):
 
 AUGMENTED = {
     "augment_flip": True,
+    "augment_roll": "vertical",
     "augment_rot90": True,
     "augment_rotation": 10.0,
     "augment_zoom": 0.1,
@@ -323,6 +403,7 @@ def test_rot90_needs_square_images():
     ("param", "value"),
     [
         ("augment_flip", "diagonal"),
+        ("augment_roll", "sideways"),
         ("augment_rot90", "yes"),
         ("augment_rotation", 200.0),
         ("augment_zoom", 1.0),
