@@ -122,6 +122,7 @@ DEFAULTS = {
     "batch_size": 128,
     "roll": False,
     "flip": False,
+    "filters": 8,
 }
 CHOICES = {
     "cnn:per_hit": {},
@@ -324,9 +325,12 @@ def _parse(name):
             options["lr"] = float(m[2:])
         elif m in ("roll", "flip"):
             options[m] = True
+        elif m.startswith("f") and m[1:].isdigit():
+            options["filters"] = int(m[1:])
         else:
             raise ValueError(f"unknown option {m!r} in model {name!r}")
-    geometry = {"cnn": "xy", "unrolled": "unrolled"}[kind]
+    geometry = {"cnn": "xy", "unrolled": "unrolled", "resnet": "unrolled"}[kind]
+    options["module"] = "resnet" if kind == "resnet" else "jetcnn"
     if options["roll"] and geometry != "unrolled":
         # the (x, y) image's axes are not periodic: a turn there is augment_rot90
         raise ValueError(f"@roll needs the unrolled geometry, in model {name!r}")
@@ -337,6 +341,23 @@ def _parse(name):
 
 
 def _net(cls, *, options, seed, **params):
+    if options["module"] == "resnet":
+        # the seed-000 ResNet, one basic block per stage: five stages halve the
+        # 43 x 128 image to 3 x 8 and a global max pool ends it, so a feature
+        # found anywhere in azimuth counts the same (what @roll teaches)
+        params.update(
+            module="resnet",
+            module__base_filters=options["filters"],
+            module__blocks=(1, 1, 1, 1, 1),
+        )
+    else:
+        params.update(
+            module__conv_blocks=((16, 16), (32, 32)),
+            module__pool_size=2,
+            module__dense=(64,),
+            module__dropout=0.1,
+            module__batch_norm=True,
+        )
     return cls(
         max_epochs=options["epochs"],
         batch_size=options["batch_size"],
@@ -345,11 +366,6 @@ def _net(cls, *, options, seed, **params):
         callbacks=[
             ("lr", LRScheduler(policy="CosineAnnealingLR", T_max=options["epochs"]))
         ],
-        module__conv_blocks=((16, 16), (32, 32)),
-        module__pool_size=2,
-        module__dense=(64,),
-        module__dropout=0.1,
-        module__batch_norm=True,
         augment_roll="horizontal" if options["roll"] else False,
         augment_flip="horizontal" if options["flip"] else False,
         **params,
@@ -365,7 +381,7 @@ def build(name, *, seed, hgb_params=None, epochs=None):
             FunctionTransformer(hit_features),
             HistGradientBoostingClassifier(random_state=seed, **(hgb_params or {})),
         )
-    if not name.startswith(("cnn:", "unrolled:")):
+    if not name.startswith(("cnn:", "unrolled:", "resnet:")):
         raise ValueError(f"unknown model {name!r}")
     geometry, encoding, options = _parse(name)
     if epochs is not None and "@" not in name and name not in CHOICES:
@@ -393,7 +409,7 @@ def build_regressor(name, *, seed, hgb_params=None, epochs=None, npix=64):
 
     if name == "cnn":
         name = f"cnn:per_hit@{npix}"
-    if not name.startswith(("cnn:", "unrolled:")):
+    if not name.startswith(("cnn:", "unrolled:", "resnet:")):
         raise ValueError(f"unknown regression model {name!r}")
     geometry, encoding, options = _parse(name)
     if epochs is not None and not any(m.endswith("ep") for m in name.split("@")[1:]):
