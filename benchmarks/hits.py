@@ -47,7 +47,9 @@ same events with noise hits added. Choices (the image size, epochs, the HGB's
 hyperparameters) are made on ``--split val``; ``--split test`` scores the
 final table once. Networks are trained with ``--seeds``; the table gives the
 mean over seeds ± the spread between seeds ± the bootstrap over the
-evaluation events; ``--compare`` adds paired differences.
+evaluation events; a network trained with several seeds also gets a row
+``<name>_vote``, the soft vote (mean probability) of its seeds, which costs
+no training; ``--compare`` adds paired differences.
 
 Writes ``hits_<split>.md``, ``.json``, ``_probas.npz`` and
 ``hits_<split>_roc.png`` to ``--output-dir``.
@@ -638,6 +640,22 @@ def parse_args(argv=None):
     return args
 
 
+def vote_row(name, noise, y, probas, train_s, *, n_boot):
+    """The soft vote of a network's seeds: its row and its (one) probabilities.
+
+    The vote averages the seeds' probabilities event by event; it is one
+    model, so its row has the bootstrap over the events and no spread between
+    seeds, and its training time is that of all the seeds.
+    """
+    vote = [np.mean(probas, axis=0)]
+    row = {"model": f"{name}_vote", "noise": noise, "seeds": 1}
+    row.update(summarise_metrics(METRICS, y, vote, n_boot=n_boot, seed=0))
+    row["train_s"] = float(np.sum(train_s))
+    row["inference_events_per_s"] = None
+    row["n_eval"] = len(y)
+    return row, vote
+
+
 def _split_pair(pair):
     """``"A,B"`` (or ``"A:B"`` when B has no colon) -> (A, B)."""
     if "," in pair:
@@ -712,6 +730,11 @@ def main(argv=None):
             row["inference_events_per_s"] = float(np.median(rates)) if rates else None
             row["n_eval"] = len(y_eval)
             rows.append(row)
+            if len(probas) > 1:  # the soft vote of the seeds, free to score
+                row, results[row["model"], noise] = vote_row(
+                    name, noise, y_eval, probas, train_s, n_boot=args.n_boot
+                )
+                rows.append(row)
         for pair in args.compare:
             a, b = _split_pair(pair)
             if (a, noise) in results and (b, noise) in results:

@@ -109,6 +109,12 @@ def test_model_names(study):
     assert study.build("unrolled:per_hit", seed=0)[1].augment_roll is False
     with pytest.raises(ValueError, match="@roll needs the unrolled geometry"):
         study._parse("cnn:per_hit@roll")
+    # resnet: the seed ResNet on unrolled images, @f<n> base filters
+    encoder, net = study.build("resnet:per_hit@128@f16@roll", seed=0)
+    assert (encoder.geometry, encoder.npix) == ("unrolled", 128)
+    assert (net.module, net.module__base_filters) == ("resnet", 16)
+    assert net.module__blocks == (1, 1, 1, 1, 1)
+    assert study.build("resnet:per_hit", seed=0)[1].module__base_filters == 8
     # regressors: "cnn" is per_hit at npix; other names as for the classifiers
     encoder, net = study.build_regressor("cnn", seed=0, npix=48)
     assert (encoder.geometry, encoder.encoding, encoder.npix) == ("xy", "per_hit", 48)
@@ -135,15 +141,32 @@ def test_model_names(study):
     assert study._split_pair("cnn:per_hit:hgb") == ("cnn:per_hit", "hgb")
 
 
+def test_vote_row_scores_the_mean_probability(study):
+    # two seeds that each get one class of events wrong: their mean is right
+    y = np.array([0, 0, 1, 1, 2, 2])
+    eye = np.eye(3)
+    a = eye[[0, 0, 1, 1, 2, 2]] * 0.6 + 0.1
+    a[0] = [0.3, 0.5, 0.2]  # seed a calls an ee event mumu
+    b = eye[[0, 0, 1, 1, 2, 2]] * 0.6 + 0.1
+    b[2] = [0.45, 0.35, 0.2]  # seed b calls a mumu event ee
+    row, vote = study.vote_row("net", 0.1, y, [a, b], [10.0, 12.0], n_boot=20)
+    assert_allclose(vote[0], (a + b) / 2)
+    assert study.accuracy(y, a) == study.accuracy(y, b) == pytest.approx(5 / 6)
+    assert row["accuracy"] == 1.0
+    assert (row["model"], row["seeds"], row["train_s"]) == ("net_vote", 1, 22.0)
+    assert row["auc_ee_mumu"] == study.auc_ee_mumu(y, (a + b) / 2)
+
+
 @pytest.mark.slow
 def test_small_run_end_to_end(study, tmp_path):
     out = tmp_path / "out"
     argv = ["--small", "--output-dir", str(out), "--noise", "0", "0.3"]
-    argv += ["--models", "hgb", "cnn:per_hit", "--regression"]
+    models = ("hgb", "cnn:per_hit", "resnet:per_hit@roll")
+    argv += ["--models", *models, "--regression"]
     assert study.main(argv) == 0
     result = json.loads((out / "hits_val.json").read_text())
     rows = {(r["model"], r["noise"]): r for r in result["rows"]}
-    assert set(rows) == {(m, n) for m in ("hgb", "cnn:per_hit") for n in (0, 0.3)}
+    assert set(rows) == {(m, n) for m in models for n in (0, 0.3)}
     for row in rows.values():
         assert row["n_eval"] == 3 * study.SMALL["n_val"]
     # J/psi against the non-resonant continuum is easy even for small samples
