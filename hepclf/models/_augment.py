@@ -33,7 +33,7 @@ _FLIP_AXES = {False: (), True: (-1, -2), "horizontal": (-1,), "vertical": (-2,)}
 
 
 def _axes(value, what):
-    """The image axes that ``flip`` or ``roll`` acts on."""
+    """Return the image axes that ``flip`` or ``roll`` acts on."""
     if isinstance(value, str):
         if value in _FLIP_AXES:
             return _FLIP_AXES[value]
