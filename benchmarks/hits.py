@@ -116,6 +116,10 @@ HGB_GRID = [
     ),
 ]
 
+#: The network kinds a model name starts with (``kind:encoding``), and their geometry.
+GEOMETRIES = {"cnn": "xy", "unrolled": "unrolled", "resnet": "unrolled"}
+NETWORK_PREFIXES = tuple(f"{kind}:" for kind in GEOMETRIES)
+
 #: Network settings; ``CHOICES`` are compared on the validation events.
 DEFAULTS = {
     "npix": 32,
@@ -331,7 +335,7 @@ def _parse(name):
             options["filters"] = int(m[1:])
         else:
             raise ValueError(f"unknown option {m!r} in model {name!r}")
-    geometry = {"cnn": "xy", "unrolled": "unrolled", "resnet": "unrolled"}[kind]
+    geometry = GEOMETRIES[kind]
     options["module"] = "resnet" if kind == "resnet" else "jetcnn"
     if options["roll"] and geometry != "unrolled":
         # the (x, y) image's axes are not periodic: a turn there is augment_rot90
@@ -383,7 +387,7 @@ def build(name, *, seed, hgb_params=None, epochs=None):
             FunctionTransformer(hit_features),
             HistGradientBoostingClassifier(random_state=seed, **(hgb_params or {})),
         )
-    if not name.startswith(("cnn:", "unrolled:", "resnet:")):
+    if not name.startswith(NETWORK_PREFIXES):
         raise ValueError(f"unknown model {name!r}")
     geometry, encoding, options = _parse(name)
     if epochs is not None and "@" not in name and name not in CHOICES:
@@ -411,7 +415,7 @@ def build_regressor(name, *, seed, hgb_params=None, epochs=None, npix=64):
 
     if name == "cnn":
         name = f"cnn:per_hit@{npix}"
-    if not name.startswith(("cnn:", "unrolled:", "resnet:")):
+    if not name.startswith(NETWORK_PREFIXES):
         raise ValueError(f"unknown regression model {name!r}")
     geometry, encoding, options = _parse(name)
     if epochs is not None and not any(m.endswith("ep") for m in name.split("@")[1:]):
@@ -640,6 +644,16 @@ def parse_args(argv=None):
     return args
 
 
+def score_row(name, noise, y, probas, *, train_s, rate, n_boot):
+    """A table row: the metrics of ``probas`` (one array per seed) on ``y``."""
+    row = {"model": name, "noise": noise, "seeds": len(probas)}
+    row.update(summarise_metrics(METRICS, y, probas, n_boot=n_boot, seed=0))
+    row["train_s"] = train_s
+    row["inference_events_per_s"] = rate
+    row["n_eval"] = len(y)
+    return row
+
+
 def vote_row(name, noise, y, probas, train_s, *, n_boot):
     """The soft vote of a network's seeds: its row and its (one) probabilities.
 
@@ -648,11 +662,15 @@ def vote_row(name, noise, y, probas, train_s, *, n_boot):
     seeds, and its training time is that of all the seeds.
     """
     vote = [np.mean(probas, axis=0)]
-    row = {"model": f"{name}_vote", "noise": noise, "seeds": 1}
-    row.update(summarise_metrics(METRICS, y, vote, n_boot=n_boot, seed=0))
-    row["train_s"] = float(np.sum(train_s))
-    row["inference_events_per_s"] = None
-    row["n_eval"] = len(y)
+    row = score_row(
+        f"{name}_vote",
+        noise,
+        y,
+        vote,
+        train_s=float(np.sum(train_s)),
+        rate=None,
+        n_boot=n_boot,
+    )
     return row, vote
 
 
@@ -721,15 +739,18 @@ def main(argv=None):
                     flush=True,
                 )
             results[name, noise] = probas
-            row = {"model": name, "noise": noise, "seeds": len(seeds)}
-            row.update(
-                summarise_metrics(METRICS, y_eval, probas, n_boot=args.n_boot, seed=0)
-            )
-            row["train_s"] = float(np.mean(train_s))
             rates = [r for r in rates if r is not None]
-            row["inference_events_per_s"] = float(np.median(rates)) if rates else None
-            row["n_eval"] = len(y_eval)
-            rows.append(row)
+            rows.append(
+                score_row(
+                    name,
+                    noise,
+                    y_eval,
+                    probas,
+                    train_s=float(np.mean(train_s)),
+                    rate=float(np.median(rates)) if rates else None,
+                    n_boot=args.n_boot,
+                )
+            )
             if len(probas) > 1:  # the soft vote of the seeds, free to score
                 row, results[row["model"], noise] = vote_row(
                     name, noise, y_eval, probas, train_s, n_boot=args.n_boot

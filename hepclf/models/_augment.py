@@ -28,17 +28,18 @@ AUGMENT_PARAMS = {
     "augment_noise": 0.0,
 }
 
-#: The values ``flip`` accepts, and the image axes each flips (-1: width, -2: height).
-_FLIP_AXES = {False: (), True: (-1, -2), "horizontal": (-1,), "vertical": (-2,)}
+#: The values ``flip`` and ``roll`` accept, and the image axes each acts on
+#: (-1: width, -2: height).
+_AXES = {False: (), True: (-1, -2), "horizontal": (-1,), "vertical": (-2,)}
 
 
 def _axes(value, what):
     """Return the image axes that ``flip`` or ``roll`` acts on."""
     if isinstance(value, str):
-        if value in _FLIP_AXES:
-            return _FLIP_AXES[value]
+        if value in _AXES:
+            return _AXES[value]
     elif value in (False, True):  # bool, numpy bool, 0 or 1
-        return _FLIP_AXES[bool(value)]
+        return _AXES[bool(value)]
     raise ValueError(
         f"augment_images: {what} must be True, False, 'horizontal' or 'vertical', "
         f"got {value!r}"
