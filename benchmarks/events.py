@@ -31,8 +31,10 @@ Every choice (variants, epochs, the HGB's hyperparameters) is made on
 are trained with several seeds (``--seeds``): the table gives the mean over
 seeds, the spread between seeds and the bootstrap spread over the evaluation
 events; ``--compare A:B`` adds the paired bootstrap of the accuracy difference.
-``--sizes`` gives the training events per class of the learning curve (nested
-subsets of the training sample).
+A network trained with more than one seed also gets the row
+``<name>_vote``, the soft vote (mean probability) of its seeds, which
+``--compare`` takes like any other name. ``--sizes`` gives the training events
+per class of the learning curve (nested subsets of the training sample).
 
 Events: ``make_events`` (Pythia 8 at 13 TeV and a toy detector, NanoAOD-style
 ROOT files) in shards of ``--shard-events`` generated events, cached in
@@ -152,7 +154,8 @@ DESCRIPTIONS = {
     "best_objects": "best object transformer (chosen on validation)",
 }
 
-#: Backbones, optimizers and unfrozen fractions of ``--seed-grid``.
+#: Backbones, optimizers and unfrozen fractions of ``--seed-grid`` (the
+#: backbones by default; ``--seed-backbones`` takes any of TransferNet's).
 SEED_BACKBONES = ("resnet18",)
 SEED_OPTIMIZERS = {
     "adam": (torch.optim.Adam, 1e-3),
@@ -362,10 +365,10 @@ def build(name, *, epochs, seed, args, hgb_params=None):
     raise ValueError(f"unknown model {name!r}")
 
 
-def seed_grid_names(fractions=SEED_FRACTIONS):
+def seed_grid_names(fractions=SEED_FRACTIONS, backbones=SEED_BACKBONES):
     return [
         f"seed:{b}:{o}:{f:g}"
-        for b in SEED_BACKBONES
+        for b in backbones
         for o in SEED_OPTIMIZERS
         for f in fractions
     ]
@@ -402,6 +405,32 @@ def summarise(name, size, y, probas, train_s, rates, *, n_boot, boot_seed):
     row["inference_events_per_s"] = float(np.median(rates)) if rates else None
     row["n_eval"] = len(y)
     return row
+
+
+def vote_row(name, size, y, probas, train_s, *, n_boot):
+    """The soft vote of a network's seeds, ``<name>_vote``: its row and probabilities.
+
+    The vote averages the seeds' probabilities event by event. It is one
+    model: its row has the bootstrap over the events and no spread between
+    seeds, its training time is that of all the seeds together, and its
+    inference rate is not measured (about the single model's divided by the
+    number of seeds).
+    """
+    vote = [np.mean(probas, axis=0)]
+    row = summarise(
+        f"{name}_vote",
+        size,
+        y,
+        vote,
+        [float(np.sum(train_s))],
+        [],
+        n_boot=n_boot,
+        boot_seed=0,
+    )
+    row["description"] = (
+        f"{DESCRIPTIONS.get(name, name)}, soft vote of {len(probas)} seeds"
+    )
+    return row, vote
 
 
 def compare(pairs, y, results, *, n_boot, boot_seed):
@@ -548,6 +577,7 @@ def parse_args(argv=None):
     p.add_argument(
         "--seed-fractions", type=float, nargs="+", default=list(SEED_FRACTIONS)
     )
+    p.add_argument("--seed-backbones", nargs="+", default=list(SEED_BACKBONES))
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--sizes", type=int, nargs="+", default=[1_200, 10_000])
     p.add_argument("--n-val", type=int, default=1_500)
@@ -603,7 +633,8 @@ def main(argv=None):
     plan = [(name, size) for size in args.sizes for name in args.models]
     if args.seed_grid:
         plan += [
-            (name, args.seed_grid_size) for name in seed_grid_names(args.seed_fractions)
+            (name, args.seed_grid_size)
+            for name in seed_grid_names(args.seed_fractions, args.seed_backbones)
         ]
 
     results, rows, tuning = {}, [], {}
@@ -655,6 +686,11 @@ def main(argv=None):
                 boot_seed=0,
             )
         )
+        if len(probas) > 1 and name != "hgb":  # the seeds' soft vote, free to score
+            row, results[f"{name}_vote", size] = vote_row(
+                name, size, y_eval, probas, train_s, n_boot=args.n_boot
+            )
+            rows.append(row)
     diffs = compare(args.compare, y_eval, results, n_boot=args.n_boot, boot_seed=0)
     header = (
         f"## Events, {args.split} split\n\nTraining events per class {args.sizes}; "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "events.py"
 
@@ -59,11 +59,30 @@ def test_every_model_name_builds(study):
         *study.VARIANTS,
         *study.OBJECT_VARIANTS,
         *study.seed_grid_names(),
+        *study.seed_grid_names(backbones=("resnet50", "vgg16")),
     ]
     for name in names:
         assert hasattr(study.build(name, epochs=1, seed=0, args=args), "fit"), name
     with pytest.raises(ValueError, match="unknown model"):
         study.build("nope", epochs=1, seed=0, args=args)
+
+
+def test_vote_row_scores_the_mean_probability(study):
+    # two seeds that each call one event wrong: their mean is right
+    y = np.array([0, 0, 1, 1, 2, 2])
+    a = np.eye(3)[y] * 0.7 + 0.1  # rows sum to one
+    a[0] = [0.3, 0.5, 0.2]  # seed a calls a Drell-Yan event ttbar
+    b = np.eye(3)[y] * 0.7 + 0.1
+    b[5] = [0.2, 0.45, 0.35]  # seed b calls a W+jets event ttbar
+    row, vote = study.vote_row("objects", 10_000, y, [a, b], [10.0, 12.0], n_boot=20)
+    assert_allclose(vote[0], (a + b) / 2)
+    assert study.accuracy(y, a) == study.accuracy(y, b) == pytest.approx(5 / 6)
+    assert row["accuracy"] == 1.0
+    assert row["accuracy_seed_std"] is None  # one model: no spread between seeds
+    assert (row["model"], row["seeds"], row["train_s"]) == ("objects_vote", 1, 22.0)
+    assert row["n_train_per_class"] == 10_000
+    assert row["auc"] == study.macro_auc(y, (a + b) / 2)
+    assert "soft vote of 2 seeds" in row["description"]
 
 
 @pytest.mark.slow
