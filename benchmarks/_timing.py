@@ -85,8 +85,14 @@ def floor_kernels():
 
     Returns ``(read, write, per_item)``: ``read(flat, n_blocks)`` sums a 1-D
     array in ``n_blocks`` parallel blocks, ``write(flat, n_blocks)`` writes
-    zeros into one, and ``per_item(inp, out)`` does both row by row for a 2-D
-    input ``(n_items, k)`` and output ``(n_items, n_pixels)``.
+    zeros into one, and ``per_item(inp, out)`` reads each row of a 2-D input
+    ``(n_items, k)`` and writes its sum into every entry of the same row of
+    the output ``(n_items, n_pixels)``. The fused pass writes the row's sum,
+    not zeros: on the machine that runs these benchmarks, zeros written over
+    zeros by this loop went at 63 GB/s on one thread, three times
+    ``out.fill`` (22 GB/s), while the same loop writing the sum ran at
+    20 GB/s -- stores of a value the memory already holds are cheaper than
+    the traffic the floor stands for.
     """
     import numba
 
@@ -117,7 +123,7 @@ def floor_kernels():
                 total += inp[j, i]
             sums[j] = total
             for i in range(out.shape[1]):
-                out[j, i] = 0
+                out[j, i] = total
         return sums
 
     return read, write, per_item

@@ -246,7 +246,7 @@ def main(argv=None):
                     out.nbytes,
                     capped(lambda flat=flat: write(flat, blocks), threads),
                 )
-                passes["fused", name, threads, "numba per event: sum, zeros"] = (
+                passes["fused", name, threads, "numba per event: sum, write it"] = (
                     X.nbytes + out.nbytes,
                     capped(lambda out_2d=out_2d: per_item(inp, out_2d), threads),
                 )

@@ -201,7 +201,7 @@ def main(argv=None):
                 out.nbytes,
                 capped(lambda flat=flat: write(flat, blocks), 1),
             )
-            passes["fused", name, 1, "numba per event: sum, zeros"] = (
+            passes["fused", name, 1, "numba per event: sum, write it"] = (
                 X.nbytes + out.nbytes,
                 capped(lambda out_2d=out_2d: per_item(inp, out_2d), 1),
             )

@@ -162,7 +162,7 @@ def main(argv=None):
                     data.nbytes,
                     capped(lambda flat=flat: read(flat, blocks), threads),
                 )
-                passes["fused", name, threads, "numba per jet: sum, write zeros"] = (
+                passes["fused", name, threads, "numba per jet: sum, write it"] = (
                     data.nbytes + out.nbytes,
                     capped(lambda inp=inp: per_jet(inp, out_2d), threads),
                 )

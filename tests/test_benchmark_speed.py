@@ -7,6 +7,7 @@ import mmap
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -253,3 +254,20 @@ def test_floors_take_the_fastest_read_plus_write_or_fused_pass():
         ("b", 1): 5.5,  # b's own read
         ("b", 2): 4.0,  # fused beats 0.2 + 5.0
     }
+
+
+def test_fused_floor_pass_reads_each_row_and_writes_its_sum():
+    pytest.importorskip("numba")
+    timing = _load_script("_timing")
+    read, write, per_item = timing.floor_kernels()
+    inp = np.arange(12, dtype=np.float32).reshape(3, 4)
+    out = np.zeros((3, 5), dtype=np.float32)
+    sums = per_item(inp, out)
+    np.testing.assert_array_equal(sums, [6, 22, 38])
+    # every output entry written with a value that depends on the input, so
+    # no store can be skipped as zeros written over zeros
+    np.testing.assert_array_equal(out, np.repeat(sums[:, None], 5, axis=1))
+    assert read(inp.reshape(-1), 3) == 66
+    flat = np.ones(7, dtype=np.float32)
+    write(flat, 3)
+    assert not flat.any()
