@@ -91,8 +91,7 @@ def floor_kernels():
     not zeros: on the machine that runs these benchmarks, zeros written over
     zeros by this loop went at 63 GB/s on one thread, three times
     ``out.fill`` (22 GB/s), while the same loop writing the sum ran at
-    20 GB/s -- stores of a value the memory already holds are cheaper than
-    the traffic the floor stands for.
+    20 GB/s: a floor faster than any real write of the output is no floor.
     """
     import numba
 
