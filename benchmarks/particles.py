@@ -49,6 +49,7 @@ Writes ``particles_<config>_<split>.md``, ``.json`` and ``_probas.npz`` to
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -345,7 +346,140 @@ def binned_accuracy(y, proba, info, column, edges, classes):
     return {"edges": list(map(float, edges)), **out}
 
 
-def markdown(rows, diffs, header, classes):
+def gap_only_bound(y, info, pixel_size, electron=0, photon=2, min_pixels=(1, 2)):
+    """Electron-vs-photon accuracy of a rule that sees the conversion gap alone.
+
+    The rule calls an image a photon when its projected gap is at least ``k``
+    pixels and an electron otherwise, knowing where the vertex is: right on
+    every electron and on the photons with a visible gap. The images do not
+    show the vertex, so this bounds what the gap can give from above.
+    """
+    keep = np.isin(y, (electron, photon))
+    gap = info["projected_gap"].to_numpy()[keep]
+    is_photon = y[keep] == photon
+    return {
+        f"{k} px": float(np.mean(~is_photon | (gap >= k * pixel_size)))
+        for k in min_pixels
+    }
+
+
+def attribution_shares(images, attributions, info, pixel_size, radius=3.0):
+    """Where an attribution map lies, against the deposit's start and the vertex.
+
+    Per image: ``start``, the share of the |attribution| within ``radius`` cm
+    of the deposit's start (the charged pixel nearest the true vertex: a
+    shower's trunk, a track's first centimetres), next to ``start_charge``,
+    the share of the charge there; ``vertex``, the share of the |attribution|
+    within ``radius`` cm of the true vertex, next to ``vertex_area``, the share
+    of the image's area there. Images without charge give NaN.
+    """
+    n, _, height, width = images.shape
+    yc = (np.arange(height)[:, None] + 0.5) * pixel_size
+    xc = (np.arange(width)[None, :] + 0.5) * pixel_size
+    out = {
+        k: np.full(n, np.nan)
+        for k in ("start", "start_charge", "vertex", "vertex_area")
+    }
+    vx, vy = info["vertex_x"].to_numpy(), info["vertex_y"].to_numpy()
+    for k in range(n):
+        img, a = images[k, 0], np.abs(attributions[k, 0])
+        charged = img > 0
+        if not charged.any() or a.sum() == 0:
+            continue
+        d_vertex = np.hypot(xc - vx[k], yc - vy[k])
+        i, j = np.unravel_index(
+            np.argmin(np.where(charged, d_vertex, np.inf)), img.shape
+        )
+        near_start = np.hypot(xc - xc[0, j], yc - yc[i, 0]) <= radius
+        near_vertex = d_vertex <= radius
+        out["start"][k] = a[near_start].sum() / a.sum()
+        out["start_charge"][k] = img[near_start].sum() / img.sum()
+        out["vertex"][k] = a[near_vertex].sum() / a.sum()
+        out["vertex_area"][k] = near_vertex.mean()
+    return out
+
+
+def explain(est, X, y, info, classes, pixel_size, stem, n_images, n_steps=16):
+    """Figures and the saliency study of one fitted model (electrons and photons).
+
+    Writes ``<stem>_confusion.png``, ``<stem>_gallery.png`` (the most confident
+    electron <-> photon mistakes) and ``<stem>_saliency.png`` (plain gradients
+    over a correct and a wrong electron and photon); returns, for the first
+    ``n_images`` electrons and photons, the mean attribution shares of
+    :func:`attribution_shares` for plain gradients and integrated gradients
+    of the true class, split into right and wrong predictions.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hepclf.inspection import plot_misclassified_gallery, plot_saliency, saliency
+    from hepclf.plotting import plot_confusion_matrix
+
+    electron, photon = classes.index("electron"), classes.index("photon")
+    pred = est.predict_proba(X).argmax(1)
+    display = plot_confusion_matrix(y, pred, labels=list(range(len(classes))))
+    display.ax_.set_xticklabels(classes)
+    display.ax_.set_yticklabels(classes)
+    display.figure_.savefig(f"{stem}_confusion.png", dpi=120, bbox_inches="tight")
+    plt.close("all")
+    axes = plot_misclassified_gallery(est, X, y, true=electron, predicted=photon, n=5)
+    axes.flat[0].figure.savefig(f"{stem}_gallery.png", dpi=100, bbox_inches="tight")
+    plt.close("all")
+
+    picks = np.concatenate(
+        [np.flatnonzero(y == c)[:n_images] for c in (electron, photon)]
+    )
+    images, truth = np.asarray(X[picks]), y[picks]
+    sub = info.iloc[picks].reset_index(drop=True)
+    right = pred[picks] == truth
+    result = {"n_images": len(picks), "radius_cm": 3.0, "n_steps": n_steps}
+    maps = {}
+    for method, kwargs in (
+        ("gradient", {}),
+        ("integrated_gradients", {"n_steps": n_steps}),
+    ):
+        maps[method] = saliency(est, images, target=truth, method=method, **kwargs)
+        shares = attribution_shares(images, maps[method], sub, pixel_size)
+        for name, c in (("electron", electron), ("photon", photon)):
+            for tag, ok in (("right", right), ("wrong", ~right)):
+                sel = (truth == c) & ok
+                result[f"{method}/{name}/{tag}"] = {
+                    "n": int(sel.sum()),
+                    **{
+                        k: float(np.nanmean(v[sel])) if sel.any() else None
+                        for k, v in shares.items()
+                    },
+                }
+    fig, axes = plt.subplots(2, 2, figsize=(9, 8))
+    for row, (name, c) in enumerate((("electron", electron), ("photon", photon))):
+        for col, ok in enumerate((right, ~right)):
+            hits = np.flatnonzero((truth == c) & ok)
+            ax = axes[row, col]
+            if not len(hits):
+                ax.set_axis_off()
+                continue
+            k = hits[0]
+            plot_saliency(
+                images[k],
+                maps["gradient"][k],
+                ax=ax,
+                title=f"{name}, called {classes[pred[picks][k]]} "
+                f"(gap {sub['projected_gap'][k]:.1f} cm)",
+            )
+            ax.plot(
+                sub["vertex_x"][k] / pixel_size - 0.5,
+                sub["vertex_y"][k] / pixel_size - 0.5,
+                "r+",
+                markersize=12,
+            )
+    fig.savefig(f"{stem}_saliency.png", dpi=100, bbox_inches="tight")
+    plt.close("all")
+    return result
+
+
+def markdown(rows, diffs, header, classes, explained=None):
     eff = " | ".join(f"{c} eff." for c in classes)
     lines = [
         header,
@@ -378,7 +512,60 @@ def markdown(rows, diffs, header, classes):
                 )
                 + " |"
             )
+    lines += _binned_tables(rows)
+    if explained:
+        lines += _explain_table(explained)
     return "\n".join(lines) + "\n"
+
+
+def _binned_tables(rows):
+    """Photon accuracy by projected gap; electron and photon by momentum."""
+    lines = []
+    for key, what, names in (
+        ("vs_gap", "Photon accuracy by projected conversion gap (cm)", ("photon",)),
+        ("vs_momentum", "Accuracy by momentum (MeV/c)", ("electron", "photon")),
+    ):
+        edges = rows[0][key]["edges"]
+        bins = [f"{lo:g}-{hi:g}" for lo, hi in itertools.pairwise(edges)]
+        lines += ["", f"{what} (the mean probability over seeds):", ""]
+        lines += ["| model | class | " + " | ".join(bins) + " |"]
+        lines += ["|---|---|" + "---:|" * len(bins)]
+        for r in rows:
+            for name in names:
+                cells = ["-" if v is None else f"{v:.3f}" for v in r[key].get(name, [])]
+                lines.append(f"| {r['model']} | {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _explain_table(explained):
+    model, result = explained
+    lines = [
+        "",
+        (
+            f"Where {model} looks (seed {result['seed']}; the first "
+            f"{result['n_images'] // 2} electrons and photons; attribution of the "
+            f"true class; shares within {result['radius_cm']:g} cm of the deposit's "
+            "start and of the true vertex):"
+        ),
+        "",
+        (
+            "| attribution | class | prediction | n | at start | charge at start "
+            "| at vertex | area at vertex |"
+        ),
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, v in result.items():
+        if not isinstance(v, dict):
+            continue
+        method, name, tag = key.split("/")
+        cells = [
+            "-" if v[k] is None else f"{v[k]:.3f}"
+            for k in ("start", "start_charge", "vertex", "vertex_area")
+        ]
+        lines.append(
+            f"| {method} | {name} | {tag} | {v['n']} | " + " | ".join(cells) + " |"
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------
@@ -406,6 +593,14 @@ def parse_args(argv=None):
     p.add_argument("--n-jobs", type=int, default=1)
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--output-dir", default="particles-study")
+    p.add_argument(
+        "--explain",
+        default=None,
+        help="a model in --models: figures and the saliency study of its first seed",
+    )
+    p.add_argument(
+        "--n-explain", type=int, default=100, help="electrons and photons it explains"
+    )
     p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
     args = p.parse_args(argv)
     if args.small:
@@ -418,6 +613,9 @@ def parse_args(argv=None):
         args.seeds = args.seeds[:1]
         args.n_boot = min(args.n_boot, 20)
         args.timing_repeats = min(args.timing_repeats, 1)
+        args.n_explain = min(args.n_explain, 5)
+    if args.explain is not None and args.explain not in args.models:
+        p.error(f"--explain {args.explain}: not among --models")
     args.npix = args.npix or CONFIGS[args.config]["npix"]
     args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
     return args
@@ -445,7 +643,8 @@ def main(argv=None):
         flush=True,
     )
     hgb_params, tuning = {}, {}
-    results, rows = {}, []
+    results, rows, explained = {}, [], None
+    stem = out / f"particles_{args.config}_{args.split}"
     for name in args.models:
         base, options = _parse(name)
         if base == "hgb" and name not in hgb_params:
@@ -477,6 +676,23 @@ def main(argv=None):
                 if args.timing_repeats and seed == seeds[0]
                 else None
             )
+            if name == args.explain and seed == seeds[0]:
+                explained = (
+                    name,
+                    {
+                        "seed": seed,
+                        **explain(
+                            est,
+                            X_eval,
+                            y_eval,
+                            info,
+                            classes,
+                            pixel_size,
+                            stem,
+                            args.n_explain,
+                        ),
+                    },
+                )
             print(
                 f"  {name}, seed {seed}: "
                 + ", ".join(
@@ -503,6 +719,13 @@ def main(argv=None):
         rates = [r for r in rates if r is not None]
         row["inference_per_s"] = float(np.median(rates)) if rates else None
         rows.append(row)
+    bound = gap_only_bound(
+        y_eval,
+        info,
+        pixel_size,
+        electron=classes.index("electron"),
+        photon=classes.index("photon"),
+    )
     diffs = []
     for pair in args.compare:
         a, _, b = pair.partition(",")
@@ -519,14 +742,26 @@ def main(argv=None):
         f"split\n\n{args.n_train:,} training images per class at {args.npix} x "
         f"{args.npix} ({pixel_size:g} cm pixels); {len(y_eval):,} {args.split} "
         f"images; epochs {args.epochs}; seeds {args.seeds}; {REFERENCE[args.config]}; "
-        f"{machine()}."
+        f"{machine()}.\n\nThe conversion gap alone, the vertex known (a photon "
+        "when its projected gap is at least k pixels), would separate electrons "
+        "from photons with accuracy "
+        + ", ".join(f"{v:.3f} ({k})" for k, v in bound.items())
+        + "; the images do not show the vertex."
     )
-    stem = out / f"particles_{args.config}_{args.split}"
-    stem.with_suffix(".md").write_text(markdown(rows, diffs, header, classes))
+    stem.with_suffix(".md").write_text(
+        markdown(rows, diffs, header, classes, explained)
+    )
     meta = run_metadata(DATA_VERSION, args)
     stem.with_suffix(".json").write_text(
         json.dumps(
-            {"rows": rows, "differences": diffs, "hgb_tuning": tuning, "meta": meta},
+            {
+                "rows": rows,
+                "differences": diffs,
+                "gap_only_bound": bound,
+                "explained": explained,
+                "hgb_tuning": tuning,
+                "meta": meta,
+            },
             indent=1,
         )
     )

@@ -55,6 +55,32 @@ def test_electron_photon_accuracy_decides_between_the_two(study):
     assert study.electron_photon(y, proba) == 0.5
 
 
+def test_attribution_shares_at_the_start_and_the_vertex(study):
+    pd = pytest.importorskip("pandas")
+    img = np.zeros((2, 1, 20, 20), np.float32)
+    img[0, 0, 10, 8:18] = 1.0  # a track that starts 5 pixels from the vertex
+    attr = np.zeros_like(img)
+    attr[0, 0, 10, 8] = 1.0  # on the first deposit
+    attr[0, 0, 0, 19] = -1.0  # far from everything (the sign does not count)
+    attr[0, 0, 10, 3] = 2.0  # on the vertex, in the gap
+    info = pd.DataFrame({"vertex_x": [3.5, 3.5], "vertex_y": [10.5, 10.5]})
+    shares = study.attribution_shares(img, attr, info, pixel_size=1.0, radius=3.0)
+    assert shares["start"][0] == pytest.approx(1 / 4)
+    assert shares["start_charge"][0] == pytest.approx(4 / 10)  # columns 8 to 11
+    assert shares["vertex"][0] == pytest.approx(2 / 4)
+    assert shares["vertex_area"][0] == pytest.approx(29 / 400)  # lattice points r <= 3
+    assert all(np.isnan(v[1]) for v in shares.values())  # no charge
+
+
+def test_gap_only_bound(study):
+    pd = pytest.importorskip("pandas")
+    y = np.array([0, 0, 2, 2, 2, 2, 2, 1])
+    info = pd.DataFrame({"projected_gap": [0, 0, 0.4, 0.7, 3.0, 0.1, 1.0, 9.0]})
+    bound = study.gap_only_bound(y, info, pixel_size=0.5)
+    # the muon does not count; photons seen: gaps >= 0.5 cm (three), >= 1 cm (two)
+    assert bound == {"1 px": pytest.approx(5 / 7), "2 px": pytest.approx(4 / 7)}
+
+
 def test_model_names(study):
     assert study._parse("resnet@aug@binary@5ep") == (
         "resnet",
@@ -74,6 +100,7 @@ def test_model_names(study):
 def test_small_run_end_to_end(study, tmp_path):
     out = tmp_path / "out"
     argv = ["--small", "--output-dir", str(out), "--models", "hgb", "cnn@aug"]
+    argv += ["--explain", "cnn@aug"]
     assert study.main(argv) == 0
     result = json.loads((out / "particles_4class_val.json").read_text())
     rows = {r["model"]: r for r in result["rows"]}
@@ -82,6 +109,17 @@ def test_small_run_end_to_end(study, tmp_path):
     assert rows["hgb"]["n_eval"] == n_val
     assert rows["hgb"]["accuracy"] > 0.5  # four classes: chance is 1/4
     assert len(rows["cnn@aug"]["vs_gap"]["electron"]) == 7
+    assert set(result["gap_only_bound"]) == {"1 px", "2 px"}
+    assert 0.5 <= result["gap_only_bound"]["2 px"] <= result["gap_only_bound"]["1 px"]
+    model, explained = result["explained"]
+    assert model == "cnn@aug"
+    assert explained["n_images"] == 10  # five electrons, five photons
+    shares = [v for v in explained.values() if isinstance(v, dict) and v["n"]]
+    assert sum(v["n"] for v in shares) == 2 * 10  # two methods
+    assert all(0 <= v["start"] <= 1 for v in shares)
+    for figure in ("confusion", "gallery", "saliency"):
+        assert (out / f"particles_4class_val_{figure}.png").stat().st_size > 0
+    assert "Where cnn@aug looks" in (out / "particles_4class_val.md").read_text()
     train = sorted((out / "cache").glob("*train*.h5"))
     val = sorted((out / "cache").glob("*val*.h5"))
     assert len(train) == len(val) == 1  # one file per split, not one for all
