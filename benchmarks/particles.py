@@ -39,8 +39,13 @@ seeds; mean ± seeds ± bootstrap over the evaluation images (``_stats.py``).
 
 ``--config 4class`` is the seed's challenge (192 x 192, 0.5 cm pixels),
 ``--config 5class`` the public set (256 x 256, pions added). Sizes and epochs
-that reach the seed's numbers need a GPU (``--device cuda``); the CPU runs
-``--small`` (tiny images and samples, a smoke test).
+that reach the seed's numbers need a GPU (``--device cuda``); on a CPU,
+``--npix 64`` with a few thousand images per class (the docs' first study)
+or ``--small`` (tiny images and samples, a smoke test).
+
+``--explain MODEL`` writes, for that model's first seed, the confusion
+matrix, the most confident electron-to-photon mistakes and saliency maps,
+and measures where the attribution of electrons and photons lies.
 
 Writes ``particles_<config>_<split>.md``, ``.json`` and ``_probas.npz`` to
 ``--output-dir``.
