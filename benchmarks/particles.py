@@ -404,7 +404,7 @@ def attribution_shares(images, attributions, info, pixel_size, radius=3.0):
     return out
 
 
-def explain(est, X, y, info, classes, pixel_size, stem, n_images, n_steps=16):
+def explain(est, X, y, proba, info, classes, pixel_size, stem, n_images, n_steps=16):
     """Figures and the saliency study of one fitted model (electrons and photons).
 
     Writes ``<stem>_confusion.png``, ``<stem>_gallery.png`` (the most confident
@@ -412,7 +412,8 @@ def explain(est, X, y, info, classes, pixel_size, stem, n_images, n_steps=16):
     over a correct and a wrong electron and photon); returns, for the first
     ``n_images`` electrons and photons, the mean attribution shares of
     :func:`attribution_shares` for plain gradients and integrated gradients
-    of the true class, split into right and wrong predictions.
+    of the true class, split into right and wrong predictions. ``proba`` is
+    ``est.predict_proba(X)``, already computed by the caller.
     """
     import matplotlib
 
@@ -423,7 +424,7 @@ def explain(est, X, y, info, classes, pixel_size, stem, n_images, n_steps=16):
     from hepclf.plotting import plot_confusion_matrix
 
     electron, photon = classes.index("electron"), classes.index("photon")
-    pred = est.predict_proba(X).argmax(1)
+    pred = proba.argmax(1)
     display = plot_confusion_matrix(y, pred, labels=list(range(len(classes))))
     display.ax_.set_xticklabels(classes)
     display.ax_.set_yticklabels(classes)
@@ -690,6 +691,7 @@ def main(argv=None):
                             est,
                             X_eval,
                             y_eval,
+                            probas[-1],
                             info,
                             classes,
                             pixel_size,
