@@ -412,7 +412,9 @@ def explain(est, X, y, proba, info, classes, pixel_size, stem, n_images, n_steps
     over a correct and a wrong electron and photon); returns, for the first
     ``n_images`` electrons and photons, the mean attribution shares of
     :func:`attribution_shares` for plain gradients and integrated gradients
-    of the true class, split into right and wrong predictions. ``proba`` is
+    of the true class, split into right and wrong predictions, over the same
+    images for both methods (those where neither map is zero everywhere;
+    ``n_unusable`` counts the others). ``proba`` is
     ``est.predict_proba(X)``, already computed by the caller.
     """
     import matplotlib
@@ -430,7 +432,9 @@ def explain(est, X, y, proba, info, classes, pixel_size, stem, n_images, n_steps
     display.ax_.set_yticklabels(classes)
     display.figure_.savefig(f"{stem}_confusion.png", dpi=120, bbox_inches="tight")
     plt.close("all")
-    axes = plot_misclassified_gallery(est, X, y, true=electron, predicted=photon, n=5)
+    axes = plot_misclassified_gallery(
+        est, X, y, true=electron, predicted=photon, n=5, display_labels=classes
+    )
     axes.flat[0].figure.savefig(f"{stem}_gallery.png", dpi=100, bbox_inches="tight")
     plt.close("all")
 
@@ -440,22 +444,31 @@ def explain(est, X, y, proba, info, classes, pixel_size, stem, n_images, n_steps
     images, truth = np.asarray(X[picks]), y[picks]
     sub = info.iloc[picks].reset_index(drop=True)
     right = pred[picks] == truth
-    result = {"n_images": len(picks), "radius_cm": 3.0, "n_steps": n_steps}
-    maps = {}
+    maps, shares = {}, {}
     for method, kwargs in (
         ("gradient", {}),
         ("integrated_gradients", {"n_steps": n_steps}),
     ):
         maps[method] = saliency(est, images, target=truth, method=method, **kwargs)
-        shares = attribution_shares(images, maps[method], sub, pixel_size)
+        shares[method] = attribution_shares(images, maps[method], sub, pixel_size)
+    # The same images for every method: those whose maps are all non-zero
+    # (a plain gradient can vanish at every pixel, and then has no shares).
+    usable = np.all([np.isfinite(v["start"]) for v in shares.values()], axis=0)
+    result = {
+        "n_images": len(picks),
+        "n_unusable": int((~usable).sum()),
+        "radius_cm": 3.0,
+        "n_steps": n_steps,
+    }
+    for method, method_shares in shares.items():
         for name, c in (("electron", electron), ("photon", photon)):
             for tag, ok in (("right", right), ("wrong", ~right)):
-                sel = (truth == c) & ok
+                sel = (truth == c) & ok & usable
                 result[f"{method}/{name}/{tag}"] = {
                     "n": int(sel.sum()),
                     **{
-                        k: float(np.nanmean(v[sel])) if sel.any() else None
-                        for k, v in shares.items()
+                        k: float(v[sel].mean()) if sel.any() else None
+                        for k, v in method_shares.items()
                     },
                 }
     fig, axes = plt.subplots(2, 2, figsize=(9, 8))
@@ -549,9 +562,11 @@ def _explain_table(explained):
         "",
         (
             f"Where {model} looks (seed {result['seed']}; the first "
-            f"{result['n_images'] // 2} electrons and photons; attribution of the "
-            f"true class; shares within {result['radius_cm']:g} cm of the deposit's "
-            "start and of the true vertex):"
+            f"{result['n_images'] // 2} electrons and photons, less "
+            f"{result.get('n_unusable', 0)} where a map is zero everywhere; "
+            "attribution of the true class; shares within "
+            f"{result['radius_cm']:g} cm of the deposit's start and of the true "
+            "vertex):"
         ),
         "",
         (
@@ -572,6 +587,25 @@ def _explain_table(explained):
             f"| {method} | {name} | {tag} | {v['n']} | " + " | ".join(cells) + " |"
         )
     return lines
+
+
+def load_reused(paths, y_eval):
+    """``{model: [probabilities per seed]}`` from earlier runs' ``_probas.npz``.
+
+    Each file must hold the labels of the same evaluation images, in the same
+    order (``y``): the paired differences compare image by image.
+    """
+    reused = {}
+    for path in paths:
+        with np.load(path) as data:
+            if "y" not in data or not np.array_equal(data["y"], y_eval):
+                raise SystemExit(
+                    f"--reuse {path}: not the probabilities of these evaluation "
+                    "images (its labels y differ; same --config, --split, --npix, "
+                    "--n-test and --data-seed?)"
+                )
+            reused.update({k: list(data[k]) for k in data.files if k != "y"})
+    return reused
 
 
 # --------------------------------------------------------------------------
@@ -606,6 +640,14 @@ def parse_args(argv=None):
     )
     p.add_argument(
         "--n-explain", type=int, default=100, help="electrons and photons it explains"
+    )
+    p.add_argument(
+        "--reuse",
+        nargs="*",
+        default=[],
+        metavar="PROBAS",
+        help="earlier runs' _probas.npz on the same evaluation images: their "
+        "models join --compare (not the table)",
     )
     p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
     args = p.parse_args(argv)
@@ -648,6 +690,7 @@ def main(argv=None):
         f"{args.split} {len(y_eval):,} images of {args.npix} x {args.npix}",
         flush=True,
     )
+    reused = load_reused(args.reuse, y_eval)
     hgb_params, tuning = {}, {}
     results, rows, explained = {}, [], None
     stem = out / f"particles_{args.config}_{args.split}"
@@ -734,16 +777,19 @@ def main(argv=None):
         photon=classes.index("photon"),
     )
     diffs = []
+    known = {**reused, **results}
     for pair in args.compare:
         a, _, b = pair.partition(",")
-        if a in results and b in results:
+        if a in known and b in known:
             d = {"a": a, "b": b}
             d.update(
                 paired_differences(
-                    METRICS, y_eval, results[a], results[b], n_boot=args.n_boot, seed=0
+                    METRICS, y_eval, known[a], known[b], n_boot=args.n_boot, seed=0
                 )
             )
             diffs.append(d)
+        else:
+            print(f"--compare {pair}: not run here nor in --reuse, skipped")
     header = (
         f"## Particle images ({args.config}: {', '.join(classes)}), {args.split} "
         f"split\n\n{args.n_train:,} training images per class at {args.npix} x "
@@ -767,6 +813,7 @@ def main(argv=None):
                 "gap_only_bound": bound,
                 "explained": explained,
                 "hgb_tuning": tuning,
+                "reused": {n: len(p) for n, p in reused.items()},
                 "meta": meta,
             },
             indent=1,

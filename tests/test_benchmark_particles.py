@@ -115,7 +115,13 @@ def test_small_run_end_to_end(study, tmp_path):
     assert model == "cnn@aug"
     assert explained["n_images"] == 10  # five electrons, five photons
     shares = [v for v in explained.values() if isinstance(v, dict) and v["n"]]
-    assert sum(v["n"] for v in shares) == 2 * 10  # two methods
+    # both methods on the same images: those where neither map vanishes
+    usable = 10 - explained["n_unusable"]
+    assert usable > 0
+    for method in ("gradient", "integrated_gradients"):
+        assert (
+            sum(v["n"] for k, v in explained.items() if k.startswith(method)) == usable
+        )
     assert all(0 <= v["start"] <= 1 for v in shares)
     for figure in ("confusion", "gallery", "saliency"):
         assert (out / f"particles_4class_val_{figure}.png").stat().st_size > 0
@@ -123,3 +129,28 @@ def test_small_run_end_to_end(study, tmp_path):
     train = sorted((out / "cache").glob("*train*.h5"))
     val = sorted((out / "cache").glob("*val*.h5"))
     assert len(train) == len(val) == 1  # one file per split, not one for all
+
+    # a later run pairs its model with the earlier run's probabilities
+    later = tmp_path / "later"
+    argv = ["--small", "--output-dir", str(later), "--cache-dir", str(out / "cache")]
+    argv += ["--models", "hgb@binary", "--compare", "cnn@aug,hgb@binary"]
+    argv += ["--reuse", str(out / "particles_4class_val_probas.npz")]
+    assert study.main(argv) == 0
+    result = json.loads((later / "particles_4class_val.json").read_text())
+    assert [r["model"] for r in result["rows"]] == ["hgb@binary"]
+    assert result["reused"] == {"hgb": 1, "cnn@aug": 1}
+    (diff,) = result["differences"]
+    assert (diff["a"], diff["b"]) == ("cnn@aug", "hgb@binary")
+    assert diff["accuracy"] == pytest.approx(
+        rows["cnn@aug"]["accuracy"] - result["rows"][0]["accuracy"]
+    )
+
+
+def test_reuse_needs_the_same_evaluation_images(study, tmp_path):
+    path = tmp_path / "probas.npz"
+    np.savez(path, y=np.array([0, 1, 2]), cnn=np.full((2, 3, 4), 0.25))
+    reused = study.load_reused([path], np.array([0, 1, 2]))
+    assert list(reused) == ["cnn"]
+    assert len(reused["cnn"]) == 2  # two seeds
+    with pytest.raises(SystemExit, match="not the probabilities of these"):
+        study.load_reused([path], np.array([0, 2, 1]))

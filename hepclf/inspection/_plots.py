@@ -23,6 +23,7 @@ def plot_misclassified_gallery(
     images=None,
     channel=0,
     cmap="viridis",
+    display_labels=None,
     style=None,
 ):
     """Draw the most confidently misclassified images, one row per class pair.
@@ -56,6 +57,11 @@ def plot_misclassified_gallery(
         The channel to draw.
     cmap : str, default="viridis"
         Colour map of the images.
+    display_labels : sequence of str, optional
+        Names for the titles, one per class in the order of
+        ``estimator.classes_`` (as in scikit-learn's
+        ``ConfusionMatrixDisplay``); by default the class labels themselves.
+        ``true`` and ``predicted`` still take the labels.
     style : {None, "mplhep"}, default=None
         Plot style.
 
@@ -93,9 +99,9 @@ def plot_misclassified_gallery(
         raise ValueError(
             f"{caller}: channel {channel} out of range for {images.shape[1]} channel(s)"
         )
-    pairs, confidence = _confused_pairs(
-        proba, np.asarray(estimator.classes_), y, true, predicted, n, caller
-    )
+    classes = np.asarray(estimator.classes_)
+    names = _display_names(classes, display_labels, caller)
+    pairs, confidence = _confused_pairs(proba, classes, y, true, predicted, n, caller)
     if not pairs:
         _, ax = plt.subplots(figsize=(4, 2), layout="constrained")
         ax.text(0.5, 0.5, "no misclassified samples", ha="center", va="center")
@@ -119,12 +125,25 @@ def plot_misclassified_gallery(
         for ax, i in zip(row, indices.tolist(), strict=False):
             ax.imshow(images[i, channel], origin="lower", cmap=cmap)
             ax.set_title(
-                f"#{i}: true {true_label}\npredicted {predicted_label} "
+                f"#{i}: true {names.get(true_label, true_label)}\npredicted "
+                f"{names[predicted_label]} "
                 f"(p = {confidence[i]:.2f})",
                 fontsize="small",
             )
     fig.suptitle("most confidently misclassified samples")
     return axes
+
+
+def _display_names(classes, display_labels, caller):
+    """``{label: name}`` for the titles; the labels themselves by default."""
+    if display_labels is None:
+        return {c: c for c in classes.tolist()}
+    if isinstance(display_labels, str) or len(display_labels) != len(classes):
+        raise ValueError(
+            f"{caller}: display_labels must give one name per class "
+            f"({len(classes)}: {classes.tolist()}), got {display_labels!r}"
+        )
+    return dict(zip(classes.tolist(), map(str, display_labels), strict=True))
 
 
 @_styled

@@ -47,6 +47,26 @@ def test_gallery_shows_the_selected_samples():
     assert axes[0, 0].get_title() == "#3: true e\npredicted gamma (p = 0.95)"
 
 
+def test_gallery_titles_take_display_labels():
+    # integer labels, as the challenge files give them, and their names
+    clf = GivenProba(classes=(11, 22, 13)).fit()
+    y = np.array([11, 11, 11, 11, 22, 22, 22, 13, 22])
+    axes = plot_misclassified_gallery(
+        clf, PROBA, y, n=3, images=pictures(), display_labels=["e", "gamma", "mu"]
+    )
+    assert axes[0, 0].get_title() == "#3: true e\npredicted gamma (p = 0.95)"
+    assert axes[2, 0].get_title() == "#6: true gamma\npredicted mu (p = 0.55)"
+    # the selection still takes the labels
+    axes = plot_misclassified_gallery(
+        clf, PROBA, y, true=22, images=pictures(), display_labels=["e", "gamma", "mu"]
+    )
+    assert axes[0, 0].get_title() == "#8: true gamma\npredicted e (p = 0.99)"
+    with pytest.raises(ValueError, match="one name per class"):
+        plot_misclassified_gallery(
+            clf, PROBA, y, images=pictures(), display_labels=["e", "gamma"]
+        )
+
+
 def test_gallery_draws_the_network_input_of_a_pipeline(patch_classifier, patch_data):
     X, y = patch_data
     X = X[:40].copy()
