@@ -652,6 +652,14 @@ def confused(estimator, **kwargs):
     return most_confused(estimator, *images(), **kwargs)
 
 
+def gallery(estimator, **kwargs):
+    """``hepclf.inspection.plot_misclassified_gallery`` on ``images()``."""
+    pytest.importorskip("matplotlib")
+    from hepclf.inspection import plot_misclassified_gallery
+
+    return plot_misclassified_gallery(estimator, *images(), **kwargs)
+
+
 CASES += [
     (
         "explain-unfitted",
@@ -682,6 +690,17 @@ CASES += [
         '``most_confused(clf, X, y, true="muon")`` with classes 0 and 1',
         lambda t: confused(fitted_classifier(), true="muon"),
         (ValueError, "most_confused: unknown true class 'muon'; the classes are"),
+    ),
+    (
+        "explain-gallery-display-labels",
+        '``plot_misclassified_gallery(clf, X, y, display_labels=["electron"])`` '
+        "with classes 0 and 1",
+        lambda t: gallery(fitted_classifier(), display_labels=["electron"]),
+        (
+            ValueError,
+            "plot_misclassified_gallery: display_labels must give one name per "
+            "class (2: [0, 1]), got ['electron']",
+        ),
     ),
 ]
 
