@@ -43,6 +43,10 @@ that reach the seed's numbers need a GPU (``--device cuda``); on a CPU,
 ``--npix 64`` with a few thousand images per class (the docs' first study)
 or ``--small`` (tiny images and samples, a smoke test).
 
+``--reuse PROBAS.npz`` adds an earlier run's probabilities on the same
+evaluation images to ``--compare``: a new model is paired with one already
+scored without training it again.
+
 ``--explain MODEL`` writes, for that model's first seed, the confusion
 matrix, the most confident electron-to-photon mistakes and saliency maps,
 and measures where the attribution of electrons and photons lies.
