@@ -652,6 +652,12 @@ def confused(estimator, **kwargs):
     return most_confused(estimator, *images(), **kwargs)
 
 
+GALLERY_LABELS = (
+    "plot_misclassified_gallery: display_labels must give one name per class "
+    "(2: [0, 1]), got ['electron']"
+)
+
+
 def gallery(estimator, **kwargs):
     """``hepclf.inspection.plot_misclassified_gallery`` on ``images()``."""
     pytest.importorskip("matplotlib")
@@ -693,14 +699,9 @@ CASES += [
     ),
     (
         "explain-gallery-display-labels",
-        '``plot_misclassified_gallery(clf, X, y, display_labels=["electron"])`` '
-        "with classes 0 and 1",
+        '``plot_misclassified_gallery(..., display_labels=["e"])``, classes 0, 1',
         lambda t: gallery(fitted_classifier(), display_labels=["electron"]),
-        (
-            ValueError,
-            "plot_misclassified_gallery: display_labels must give one name per "
-            "class (2: [0, 1]), got ['electron']",
-        ),
+        (ValueError, GALLERY_LABELS),
     ),
 ]
 
