@@ -567,7 +567,7 @@ def _explain_table(explained):
         (
             f"Where {model} looks (seed {result['seed']}; the first "
             f"{result['n_images'] // 2} electrons and photons, less "
-            f"{result.get('n_unusable', 0)} where a map is zero everywhere; "
+            f"{result['n_unusable']} where a map is zero everywhere; "
             "attribution of the true class; shares within "
             f"{result['radius_cm']:g} cm of the deposit's start and of the true "
             "vertex):"
