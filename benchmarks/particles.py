@@ -29,7 +29,9 @@ Metrics: accuracy, per-class efficiency, the electron-vs-photon accuracy
 (electron and photon images only, the larger of the two probabilities), the
 confusion matrix, and for electrons and photons the accuracy in bins of the
 photon's projected conversion gap and of the momentum (from the simulator's
-truth table). Training time is the wall clock of ``fit``; inference the
+truth table), and the accuracy and efficiencies on the images whose label
+the simulator does not flag ``ambiguous`` (for the models run and those
+reused). Training time is the wall clock of ``fit``; inference the
 median of ``--timing-repeats`` ``predict_proba`` passes after a warm-up.
 
 Protocol: independent simulator seeds per split (``train``, ``val``,
@@ -372,6 +374,38 @@ def gap_only_bound(y, info, pixel_size, electron=0, photon=2, min_pixels=(1, 2))
     }
 
 
+def unambiguous_scores(y, probas, info, *, n_boot, seed=0):
+    """Accuracy and per-class efficiency on the images whose label is not ambiguous.
+
+    ``info["ambiguous"]`` is the simulator's flag (a photon whose projected
+    gap is under two pixels, a proton that interacts in view, a pion that
+    does not, a muon shorter than ``ambiguity_length``); ``probas`` holds one
+    probability array per training seed. Returns the share of images kept,
+    the accuracy on them (mean, seed std, bootstrap std over the kept
+    images) and, per class, the share flagged and the efficiency on the rest
+    (mean over seeds; None where every image of the class is flagged).
+    """
+    keep = ~info["ambiguous"].to_numpy(bool)
+    classes = np.unique(y)
+    kept = [p[keep] for p in probas]
+    out = {
+        "kept": float(keep.mean()),
+        **summarise_metrics(
+            {"accuracy": accuracy}, y[keep], kept, n_boot=n_boot, seed=seed
+        ),
+        "ambiguous_share": [float(1 - keep[y == k].mean()) for k in classes],
+        "efficiency": [],
+    }
+    for k in classes:
+        sel = y[keep] == k
+        out["efficiency"].append(
+            float(np.mean([np.mean(p[sel].argmax(1) == k) for p in kept]))
+            if sel.any()
+            else None
+        )
+    return out
+
+
 def attribution_shares(images, attributions, info, pixel_size, radius=3.0):
     """Where an attribution map lies, against the deposit's start and the vertex.
 
@@ -502,7 +536,7 @@ def explain(est, X, y, proba, info, classes, pixel_size, stem, n_images, n_steps
     return result
 
 
-def markdown(rows, diffs, header, classes, explained=None):
+def markdown(rows, diffs, header, classes, explained=None, unambiguous=None):
     eff = " | ".join(f"{c} eff." for c in classes)
     lines = [
         header,
@@ -536,6 +570,8 @@ def markdown(rows, diffs, header, classes, explained=None):
                 + " |"
             )
     lines += _binned_tables(rows)
+    if unambiguous:
+        lines += _unambiguous_table(unambiguous, classes)
     if explained:
         lines += _explain_table(explained)
     return "\n".join(lines) + "\n"
@@ -557,6 +593,30 @@ def _binned_tables(rows):
             for name in names:
                 cells = ["-" if v is None else f"{v:.3f}" for v in r[key].get(name, [])]
                 lines.append(f"| {r['model']} | {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _unambiguous_table(unambiguous, classes):
+    """Accuracy and efficiencies on the images whose label is not ambiguous."""
+    first = next(iter(unambiguous.values()))
+    flagged = ", ".join(
+        f"{c} {v:.0%}" for c, v in zip(classes, first["ambiguous_share"], strict=True)
+    )
+    eff = " | ".join(f"{c} eff." for c in classes)
+    lines = [
+        "",
+        (
+            f"On the {first['kept']:.1%} of the images whose label is not ambiguous "
+            f"(flagged by the simulator: {flagged}; ± seeds ± bootstrap):"
+        ),
+        "",
+        f"| model | accuracy | {eff} |",
+        "|---|---:|" + "---:|" * len(classes),
+    ]
+    for name, u in unambiguous.items():
+        effs = " | ".join("-" if v is None else f"{v:.3f}" for v in u["efficiency"])
+        acc = pm(u["accuracy"], u["accuracy_seed_std"], u["accuracy_std"])
+        lines.append(f"| {name} | {acc} | {effs} |")
     return lines
 
 
@@ -782,6 +842,10 @@ def main(argv=None):
     )
     diffs = []
     known = {**reused, **results}
+    unambiguous = {
+        n: unambiguous_scores(y_eval, p, info, n_boot=args.n_boot)
+        for n, p in known.items()
+    }
     for pair in args.compare:
         a, _, b = pair.partition(",")
         if a in known and b in known:
@@ -806,7 +870,7 @@ def main(argv=None):
         + "; the images do not show the vertex."
     )
     stem.with_suffix(".md").write_text(
-        markdown(rows, diffs, header, classes, explained)
+        markdown(rows, diffs, header, classes, explained, unambiguous)
     )
     meta = run_metadata(DATA_VERSION, args)
     stem.with_suffix(".json").write_text(
@@ -815,6 +879,7 @@ def main(argv=None):
                 "rows": rows,
                 "differences": diffs,
                 "gap_only_bound": bound,
+                "unambiguous": unambiguous,
                 "explained": explained,
                 "hgb_tuning": tuning,
                 "reused": {n: len(p) for n, p in reused.items()},

@@ -81,6 +81,26 @@ def test_gap_only_bound(study):
     assert bound == {"1 px": pytest.approx(5 / 7), "2 px": pytest.approx(4 / 7)}
 
 
+def test_unambiguous_scores_leave_the_flagged_images_out(study):
+    pd = pytest.importorskip("pandas")
+    y = np.array([0, 0, 2, 2, 1, 1])
+    info = pd.DataFrame({"ambiguous": [False, False, True, False, False, True]})
+    eye = np.eye(3)
+    # seed 0 is wrong on the two flagged images only; seed 1 also on an electron
+    seed0 = eye[[0, 0, 0, 2, 1, 2]]
+    seed1 = eye[[0, 1, 0, 2, 1, 2]]
+    u = study.unambiguous_scores(y, [seed0, seed1], info, n_boot=10)
+    assert u["kept"] == pytest.approx(4 / 6)
+    assert u["accuracy_per_seed"] == [1.0, 0.75]
+    assert u["accuracy"] == pytest.approx(0.875)
+    assert u["ambiguous_share"] == [0.0, 0.5, 0.5]  # classes 0, 1, 2
+    assert u["efficiency"] == [0.75, 1.0, 1.0]
+    info["ambiguous"] = [False, False, True, True, False, False]  # every photon
+    assert (
+        study.unambiguous_scores(y, [seed0], info, n_boot=10)["efficiency"][2] is None
+    )
+
+
 def test_model_names(study):
     assert study._parse("resnet@aug@binary@5ep") == (
         "resnet",
@@ -111,6 +131,8 @@ def test_small_run_end_to_end(study, tmp_path):
     assert len(rows["cnn@aug"]["vs_gap"]["electron"]) == 7
     assert set(result["gap_only_bound"]) == {"1 px", "2 px"}
     assert 0.5 <= result["gap_only_bound"]["2 px"] <= result["gap_only_bound"]["1 px"]
+    assert set(result["unambiguous"]) == {"hgb", "cnn@aug"}
+    assert 0 < result["unambiguous"]["hgb"]["kept"] < 1
     model, explained = result["explained"]
     assert model == "cnn@aug"
     assert explained["n_images"] == 10  # five electrons, five photons
@@ -139,6 +161,8 @@ def test_small_run_end_to_end(study, tmp_path):
     result = json.loads((later / "particles_4class_val.json").read_text())
     assert [r["model"] for r in result["rows"]] == ["hgb@binary"]
     assert result["reused"] == {"hgb": 1, "cnn@aug": 1}
+    # the reused models are scored on the unambiguous images too
+    assert set(result["unambiguous"]) == {"hgb", "cnn@aug", "hgb@binary"}
     (diff,) = result["differences"]
     assert (diff["a"], diff["b"]) == ("cnn@aug", "hgb@binary")
     assert diff["accuracy"] == pytest.approx(
