@@ -49,6 +49,11 @@ or ``--small`` (tiny images and samples, a smoke test).
 evaluation images to ``--compare``: a new model is paired with one already
 scored without training it again.
 
+``--blend A+B`` adds a row for the weighted mean of the probabilities of
+models run or reused (``hgb+inception@aug@20ep``: equal weights;
+``0.3*hgb+0.7*cnn``), seed by seed (the one-seed boosted trees join every
+seed of a network); its training time is the members' sum.
+
 ``--explain MODEL`` writes, for that model's first seed, the confusion
 matrix, the most confident electron-to-photon mistakes and saliency maps,
 and measures where the attribution of electrons and photons lies.
@@ -342,6 +347,69 @@ def electron_photon(y, proba, electron=0, photon=2):
 METRICS = {"accuracy": accuracy, "electron_photon": electron_photon}
 
 
+def score_row(name, y, probas, info, classes, *, n_boot, train_s, inference_per_s):
+    """A table row: the metrics over seeds, the confusion matrix, the binned accuracies."""
+    row = {"model": name, "seeds": len(probas), "n_eval": len(y)}
+    row.update(summarise_metrics(METRICS, y, probas, n_boot=n_boot, seed=0))
+    cms = [confusion_matrix(y, p.argmax(1), normalize="true") for p in probas]
+    row["confusion"] = np.mean(cms, axis=0).round(4).tolist()
+    mean = np.mean(probas, axis=0)
+    row["vs_gap"] = binned_accuracy(
+        y, mean, info, "projected_gap", [0, 1, 2, 5, 10, 20, 50, 1e3], classes
+    )
+    row["vs_momentum"] = binned_accuracy(
+        y, mean, info, "momentum", [0, 100, 200, 400, 600, 800], classes
+    )
+    row["train_s"] = train_s
+    row["inference_per_s"] = inference_per_s
+    return row
+
+
+def parse_blend(spec):
+    """``{model: weight}`` from ``"hgb+inception@aug"`` or ``"0.3*hgb+0.7*cnn"``.
+
+    Members without a weight share what the weighted ones leave of 1 equally;
+    the weights must be positive and sum to 1.
+    """
+    weights, free = {}, []
+    for term in spec.split("+"):
+        w, star, member = term.rpartition("*")
+        if not member or member in weights or member in free:
+            raise ValueError(f"blend {spec!r}: empty or repeated member")
+        if star:
+            try:
+                weights[member] = float(w)
+            except ValueError:
+                raise ValueError(
+                    f"blend {spec!r}: weight {w!r} is not a number"
+                ) from None
+        else:
+            free.append(member)
+    if len(weights) + len(free) < 2:
+        raise ValueError(f"blend {spec!r}: needs two models or more, joined by '+'")
+    rest = 1.0 - sum(weights.values())
+    weights.update({m: rest / len(free) for m in free})
+    if min(weights.values()) <= 0 or not np.isclose(sum(weights.values()), 1.0):
+        raise ValueError(f"blend {spec!r}: weights must be positive and sum to 1")
+    return weights
+
+
+def blend(known, weights):
+    """The weighted mean of the members' probabilities, seed by seed.
+
+    A member with one seed (the boosted trees) joins every seed of the others;
+    members with several seeds must have the same number.
+    """
+    n = {len(known[m]) for m in weights} - {1}
+    if len(n) > 1:
+        raise ValueError(f"blend of {list(weights)}: unequal numbers of seeds {n}")
+    n_seeds = n.pop() if n else 1
+    return [
+        sum(w * known[m][i if len(known[m]) > 1 else 0] for m, w in weights.items())
+        for i in range(n_seeds)
+    ]
+
+
 def binned_accuracy(y, proba, info, column, edges, classes):
     """Accuracy of the electron and photon images in bins of a truth column."""
     out = {}
@@ -545,13 +613,14 @@ def markdown(rows, diffs, header, classes, explained=None, unambiguous=None):
         "|---|---:|---:|" + "---:|" * len(classes) + "---:|---:|",
     ]
     for r in rows:
-        rate = r["inference_per_s"]
+        rate, train = r["inference_per_s"], r["train_s"]
         effs = " | ".join(f"{v:.3f}" for v in np.diag(r["confusion"]))
         lines.append(
             f"| {r['model']} | "
             f"{pm(r['accuracy'], r['accuracy_seed_std'], r['accuracy_std'])} | "
             f"{pm(r['electron_photon'], r['electron_photon_seed_std'], r['electron_photon_std'])}"
-            f" | {effs} | {r['train_s']:.0f} | {f'{rate:,.0f}' if rate else '-'} |"
+            f" | {effs} | {'-' if train is None else f'{train:.0f}'}"
+            f" | {f'{rate:,.0f}' if rate else '-'} |"
         )
     if diffs:
         lines += [
@@ -713,6 +782,14 @@ def parse_args(argv=None):
         help="earlier runs' _probas.npz on the same evaluation images: their "
         "models join --compare (not the table)",
     )
+    p.add_argument(
+        "--blend",
+        nargs="*",
+        default=[],
+        metavar="A+B",
+        help="rows for weighted means of the probabilities of models run or "
+        "reused ('hgb+cnn@aug', '0.3*hgb+0.7*cnn@aug'; equal weights by default)",
+    )
     p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
     args = p.parse_args(argv)
     if args.small:
@@ -755,6 +832,13 @@ def main(argv=None):
         flush=True,
     )
     reused = load_reused(args.reuse, y_eval)
+    blends = {spec: parse_blend(spec) for spec in args.blend}
+    for spec, weights in blends.items():  # before any training
+        missing = [m for m in weights if m not in args.models and m not in reused]
+        if missing:
+            raise SystemExit(
+                f"--blend {spec}: {', '.join(missing)} neither run nor reused"
+            )
     hgb_params, tuning = {}, {}
     results, rows, explained = {}, [], None
     stem = out / f"particles_{args.config}_{args.split}"
@@ -816,23 +900,36 @@ def main(argv=None):
                 flush=True,
             )
         results[name] = probas
-        row = {"model": name, "seeds": len(seeds), "n_eval": len(y_eval)}
-        row.update(
-            summarise_metrics(METRICS, y_eval, probas, n_boot=args.n_boot, seed=0)
-        )
-        cms = [confusion_matrix(y_eval, p.argmax(1), normalize="true") for p in probas]
-        row["confusion"] = np.mean(cms, axis=0).round(4).tolist()
-        mean = np.mean(probas, axis=0)
-        row["vs_gap"] = binned_accuracy(
-            y_eval, mean, info, "projected_gap", [0, 1, 2, 5, 10, 20, 50, 1e3], classes
-        )
-        row["vs_momentum"] = binned_accuracy(
-            y_eval, mean, info, "momentum", [0, 100, 200, 400, 600, 800], classes
-        )
-        row["train_s"] = float(np.mean(train_s))
         rates = [r for r in rates if r is not None]
-        row["inference_per_s"] = float(np.median(rates)) if rates else None
-        rows.append(row)
+        rows.append(
+            score_row(
+                name,
+                y_eval,
+                probas,
+                info,
+                classes,
+                n_boot=args.n_boot,
+                train_s=float(np.mean(train_s)),
+                inference_per_s=float(np.median(rates)) if rates else None,
+            )
+        )
+    for spec, weights in blends.items():
+        results[spec] = blend({**reused, **results}, weights)
+        train = {r["model"]: r["train_s"] for r in rows}
+        rows.append(
+            score_row(
+                spec,
+                y_eval,
+                results[spec],
+                info,
+                classes,
+                n_boot=args.n_boot,
+                train_s=sum(train[m] for m in weights)
+                if set(weights) <= set(train)
+                else None,
+                inference_per_s=None,
+            )
+        )
     bound = gap_only_bound(
         y_eval,
         info,

@@ -101,6 +101,36 @@ def test_unambiguous_scores_leave_the_flagged_images_out(study):
     )
 
 
+def test_blend_weights(study):
+    assert study.parse_blend("hgb+cnn@aug") == {"hgb": 0.5, "cnn@aug": 0.5}
+    assert study.parse_blend("0.2*hgb+cnn+vgg") == pytest.approx(
+        {"hgb": 0.2, "cnn": 0.4, "vgg": 0.4}
+    )
+    assert study.parse_blend("0.25*hgb+0.75*cnn") == {"hgb": 0.25, "cnn": 0.75}
+    for bad, match in (
+        ("hgb", "two models"),
+        ("hgb+hgb", "repeated"),
+        ("hgb+", "empty"),
+        ("x*hgb+cnn", "not a number"),
+        ("0.6*hgb+0.6*cnn", "sum to 1"),
+        ("1.2*hgb+cnn", "positive"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            study.parse_blend(bad)
+
+
+def test_blend_joins_one_seed_to_every_seed(study):
+    trees = [np.array([[1.0, 0.0]])]
+    nets = [np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])]
+    known = {"hgb": trees, "cnn": nets, "vgg": nets[:1] * 3}
+    out = study.blend(known, {"hgb": 0.25, "cnn": 0.75})
+    assert len(out) == 2
+    np.testing.assert_allclose(out[0], [[0.25, 0.75]])
+    np.testing.assert_allclose(out[1], [[0.625, 0.375]])
+    with pytest.raises(ValueError, match="unequal numbers of seeds"):
+        study.blend(known, {"cnn": 0.5, "vgg": 0.5})
+
+
 def test_model_names(study):
     assert study._parse("resnet@aug@binary@5ep") == (
         "resnet",
@@ -157,12 +187,24 @@ def test_small_run_end_to_end(study, tmp_path):
     argv = ["--small", "--output-dir", str(later), "--cache-dir", str(out / "cache")]
     argv += ["--models", "hgb@binary", "--compare", "cnn@aug,hgb@binary"]
     argv += ["--reuse", str(out / "particles_4class_val_probas.npz")]
+    argv += ["--blend", "hgb+cnn@aug"]
     assert study.main(argv) == 0
     result = json.loads((later / "particles_4class_val.json").read_text())
-    assert [r["model"] for r in result["rows"]] == ["hgb@binary"]
+    assert [r["model"] for r in result["rows"]] == ["hgb@binary", "hgb+cnn@aug"]
     assert result["reused"] == {"hgb": 1, "cnn@aug": 1}
     # the reused models are scored on the unambiguous images too
-    assert set(result["unambiguous"]) == {"hgb", "cnn@aug", "hgb@binary"}
+    assert set(result["unambiguous"]) == {
+        "hgb",
+        "cnn@aug",
+        "hgb@binary",
+        "hgb+cnn@aug",
+    }
+    with np.load(out / "particles_4class_val_probas.npz") as earlier:
+        mean = (earlier["hgb"][0] + earlier["cnn@aug"][0]) / 2
+        y = earlier["y"]
+    assert result["rows"][1]["accuracy"] == pytest.approx(np.mean(mean.argmax(1) == y))
+    with pytest.raises(SystemExit, match="neither run nor reused"):
+        study.main([*argv[:-1], "hgb+vgg"])  # refused before any training
     (diff,) = result["differences"]
     assert (diff["a"], diff["b"]) == ("cnn@aug", "hgb@binary")
     assert diff["accuracy"] == pytest.approx(
