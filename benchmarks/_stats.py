@@ -58,6 +58,11 @@ def summarise_metrics(metrics, y, probas, *, n_boot, seed):
     return row
 
 
+def of_seed(probas, i):
+    """Seed ``i``'s probabilities, or the only ones of a one-seed model."""
+    return probas[i if len(probas) > 1 else 0]
+
+
 def paired_differences(metrics, y, probas_a, probas_b, *, n_boot, seed):
     """A - B per metric, paired seed by seed (a single-seed side is reused)."""
     n = max(len(probas_a), len(probas_b))
@@ -68,10 +73,10 @@ def paired_differences(metrics, y, probas_a, probas_b, *, n_boot, seed):
                 bootstrap(
                     metric,
                     y,
-                    probas_a[i if len(probas_a) > 1 else 0],
+                    of_seed(probas_a, i),
                     n_boot=n_boot,
                     seed=seed,
-                    other=probas_b[i if len(probas_b) > 1 else 0],
+                    other=of_seed(probas_b, i),
                 )
                 for i in range(n)
             ),

@@ -52,7 +52,9 @@ scored without training it again.
 ``--blend A+B`` adds a row for the weighted mean of the probabilities of
 models run or reused (``hgb+inception@aug@20ep``: equal weights;
 ``0.3*hgb+0.7*cnn``), seed by seed (the one-seed boosted trees join every
-seed of a network); its training time is the members' sum.
+seed of a network); its training time is the members' sum when all were
+run here (``-`` when one was reused). Quote the weighted ones in a shell:
+``'0.3*hgb+0.7*cnn'``.
 
 ``--explain MODEL`` writes, for that model's first seed, the confusion
 matrix, the most confident electron-to-photon mistakes and saliency maps,
@@ -83,7 +85,7 @@ from sklearn.preprocessing import FunctionTransformer
 from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import paired_differences, pm, summarise_metrics
+from _stats import of_seed, paired_differences, pm, summarise_metrics
 from _timing import inference_rate, machine, run_metadata
 
 import hepclf
@@ -348,7 +350,7 @@ METRICS = {"accuracy": accuracy, "electron_photon": electron_photon}
 
 
 def score_row(name, y, probas, info, classes, *, n_boot, train_s, inference_per_s):
-    """A table row: the metrics over seeds, the confusion matrix, the binned accuracies."""
+    """A table row: metrics over seeds, the confusion matrix, binned accuracies."""
     row = {"model": name, "seeds": len(probas), "n_eval": len(y)}
     row.update(summarise_metrics(METRICS, y, probas, n_boot=n_boot, seed=0))
     cms = [confusion_matrix(y, p.argmax(1), normalize="true") for p in probas]
@@ -373,39 +375,41 @@ def parse_blend(spec):
     """
     weights, free = {}, []
     for term in spec.split("+"):
-        w, star, member = term.rpartition("*")
+        w, star, member = (part.strip() for part in term.rpartition("*"))
         if not member or member in weights or member in free:
             raise ValueError(f"blend {spec!r}: empty or repeated member")
         if star:
             try:
                 weights[member] = float(w)
             except ValueError:
-                raise ValueError(
-                    f"blend {spec!r}: weight {w!r} is not a number"
-                ) from None
+                msg = f"blend {spec!r}: weight {w!r} is not a number"
+                raise ValueError(msg) from None
         else:
             free.append(member)
     if len(weights) + len(free) < 2:
         raise ValueError(f"blend {spec!r}: needs two models or more, joined by '+'")
     rest = 1.0 - sum(weights.values())
     weights.update({m: rest / len(free) for m in free})
-    if min(weights.values()) <= 0 or not np.isclose(sum(weights.values()), 1.0):
-        raise ValueError(f"blend {spec!r}: weights must be positive and sum to 1")
+    if min(weights.values()) <= 0:
+        raise ValueError(f"blend {spec!r}: every weight must be positive")
+    if not np.isclose(sum(weights.values()), 1.0):
+        raise ValueError(f"blend {spec!r}: the weights must sum to 1")
     return weights
 
 
 def blend(known, weights):
     """The weighted mean of the members' probabilities, seed by seed.
 
-    A member with one seed (the boosted trees) joins every seed of the others;
-    members with several seeds must have the same number.
+    A one-seed member (the boosted trees, or a network run with one seed)
+    joins every seed of the others, so the blend's spread between seeds is
+    theirs alone; members with several seeds must have the same number.
     """
     n = {len(known[m]) for m in weights} - {1}
     if len(n) > 1:
         raise ValueError(f"blend of {list(weights)}: unequal numbers of seeds {n}")
     n_seeds = n.pop() if n else 1
     return [
-        sum(w * known[m][i if len(known[m]) > 1 else 0] for m, w in weights.items())
+        sum(w * of_seed(known[m], i) for m, w in weights.items())
         for i in range(n_seeds)
     ]
 
@@ -454,7 +458,7 @@ def unambiguous_scores(y, probas, info, *, n_boot, seed=0):
     (mean over seeds; None where every image of the class is flagged).
     """
     keep = ~info["ambiguous"].to_numpy(bool)
-    classes = np.unique(y)
+    classes = range(probas[0].shape[1])
     kept = [p[keep] for p in probas]
     out = {
         "kept": float(keep.mean()),
@@ -604,6 +608,11 @@ def explain(est, X, y, proba, info, classes, pixel_size, stem, n_images, n_steps
     return result
 
 
+def _md(name):
+    """A model name in a markdown table (a blend's weights are not emphasis)."""
+    return name.replace("*", r"\*")
+
+
 def markdown(rows, diffs, header, classes, explained=None, unambiguous=None):
     eff = " | ".join(f"{c} eff." for c in classes)
     lines = [
@@ -616,7 +625,7 @@ def markdown(rows, diffs, header, classes, explained=None, unambiguous=None):
         rate, train = r["inference_per_s"], r["train_s"]
         effs = " | ".join(f"{v:.3f}" for v in np.diag(r["confusion"]))
         lines.append(
-            f"| {r['model']} | "
+            f"| {_md(r['model'])} | "
             f"{pm(r['accuracy'], r['accuracy_seed_std'], r['accuracy_std'])} | "
             f"{pm(r['electron_photon'], r['electron_photon_seed_std'], r['electron_photon_std'])}"
             f" | {effs} | {'-' if train is None else f'{train:.0f}'}"
@@ -632,7 +641,7 @@ def markdown(rows, diffs, header, classes, explained=None, unambiguous=None):
         ]
         for d in diffs:
             lines.append(
-                f"| {d['a']} | {d['b']} | "
+                f"| {_md(d['a'])} | {_md(d['b'])} | "
                 + " | ".join(
                     pm(d[k], d[f"{k}_seed_std"], d[f"{k}_std"], 4) for k in METRICS
                 )
@@ -661,7 +670,9 @@ def _binned_tables(rows):
         for r in rows:
             for name in names:
                 cells = ["-" if v is None else f"{v:.3f}" for v in r[key].get(name, [])]
-                lines.append(f"| {r['model']} | {name} | " + " | ".join(cells) + " |")
+                lines.append(
+                    f"| {_md(r['model'])} | {name} | " + " | ".join(cells) + " |"
+                )
     return lines
 
 
@@ -685,7 +696,7 @@ def _unambiguous_table(unambiguous, classes):
     for name, u in unambiguous.items():
         effs = " | ".join("-" if v is None else f"{v:.3f}" for v in u["efficiency"])
         acc = pm(u["accuracy"], u["accuracy_seed_std"], u["accuracy_std"])
-        lines.append(f"| {name} | {acc} | {effs} |")
+        lines.append(f"| {_md(name)} | {acc} | {effs} |")
     return lines
 
 
@@ -788,7 +799,8 @@ def parse_args(argv=None):
         default=[],
         metavar="A+B",
         help="rows for weighted means of the probabilities of models run or "
-        "reused ('hgb+cnn@aug', '0.3*hgb+0.7*cnn@aug'; equal weights by default)",
+        "reused (hgb+cnn@aug, or quoted '0.3*hgb+0.7*cnn@aug'; equal weights "
+        "by default)",
     )
     p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
     args = p.parse_args(argv)
@@ -803,6 +815,10 @@ def parse_args(argv=None):
         args.n_boot = min(args.n_boot, 20)
         args.timing_repeats = min(args.timing_repeats, 1)
         args.n_explain = min(args.n_explain, 5)
+    try:
+        args.blend = {spec: parse_blend(spec) for spec in args.blend}
+    except ValueError as err:
+        p.error(f"--blend: {err}")
     if args.explain is not None and args.explain not in args.models:
         p.error(f"--explain {args.explain}: not among --models")
     args.npix = args.npix or CONFIGS[args.config]["npix"]
@@ -832,7 +848,7 @@ def main(argv=None):
         flush=True,
     )
     reused = load_reused(args.reuse, y_eval)
-    blends = {spec: parse_blend(spec) for spec in args.blend}
+    blends = args.blend
     for spec, weights in blends.items():  # before any training
         missing = [m for m in weights if m not in args.models and m not in reused]
         if missing:

@@ -95,6 +95,9 @@ def test_unambiguous_scores_leave_the_flagged_images_out(study):
     assert u["accuracy"] == pytest.approx(0.875)
     assert u["ambiguous_share"] == [0.0, 0.5, 0.5]  # classes 0, 1, 2
     assert u["efficiency"] == [0.75, 1.0, 1.0]
+    table = "\n".join(study._unambiguous_table({"0.3*a+0.7*b": u}, list("emg")))
+    assert "| 0.3\\*a+0.7\\*b | 0.875 ± 0.177 ± " in table  # not emphasis
+    assert "e 0%, m 50%, g 50%" in table
     info["ambiguous"] = [False, False, True, True, False, False]  # every photon
     assert (
         study.unambiguous_scores(y, [seed0], info, n_boot=10)["efficiency"][2] is None
@@ -107,6 +110,9 @@ def test_blend_weights(study):
         {"hgb": 0.2, "cnn": 0.4, "vgg": 0.4}
     )
     assert study.parse_blend("0.25*hgb+0.75*cnn") == {"hgb": 0.25, "cnn": 0.75}
+    assert study.parse_blend("0.3 * hgb + cnn@aug") == pytest.approx(
+        {"hgb": 0.3, "cnn@aug": 0.7}
+    )
     for bad, match in (
         ("hgb", "two models"),
         ("hgb+hgb", "repeated"),
@@ -114,9 +120,12 @@ def test_blend_weights(study):
         ("x*hgb+cnn", "not a number"),
         ("0.6*hgb+0.6*cnn", "sum to 1"),
         ("1.2*hgb+cnn", "positive"),
+        ("-0.5*hgb+1.5*cnn", "positive"),
     ):
         with pytest.raises(ValueError, match=match):
             study.parse_blend(bad)
+    with pytest.raises(SystemExit):  # on the command line: refused at once
+        study.parse_args(["--blend", "hgb"])
 
 
 def test_blend_joins_one_seed_to_every_seed(study):
@@ -147,7 +156,7 @@ def test_model_names(study):
 
 
 @pytest.mark.slow
-def test_small_run_end_to_end(study, tmp_path):
+def test_small_run_end_to_end(study, tmp_path, monkeypatch):
     out = tmp_path / "out"
     argv = ["--small", "--output-dir", str(out), "--models", "hgb", "cnn@aug"]
     argv += ["--explain", "cnn@aug"]
@@ -203,8 +212,13 @@ def test_small_run_end_to_end(study, tmp_path):
         mean = (earlier["hgb"][0] + earlier["cnn@aug"][0]) / 2
         y = earlier["y"]
     assert result["rows"][1]["accuracy"] == pytest.approx(np.mean(mean.argmax(1) == y))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the blend was checked")
+
+    monkeypatch.setattr(study, "build", no_training)
     with pytest.raises(SystemExit, match="neither run nor reused"):
-        study.main([*argv[:-1], "hgb+vgg"])  # refused before any training
+        study.main([*argv[:-1], "hgb+vgg"])
     (diff,) = result["differences"]
     assert (diff["a"], diff["b"]) == ("cnn@aug", "hgb@binary")
     assert diff["accuracy"] == pytest.approx(
