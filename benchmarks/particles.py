@@ -848,8 +848,7 @@ def main(argv=None):
         flush=True,
     )
     reused = load_reused(args.reuse, y_eval)
-    blends = args.blend
-    for spec, weights in blends.items():  # before any training
+    for spec, weights in args.blend.items():  # before any training
         missing = [m for m in weights if m not in args.models and m not in reused]
         if missing:
             raise SystemExit(
@@ -929,9 +928,10 @@ def main(argv=None):
                 inference_per_s=float(np.median(rates)) if rates else None,
             )
         )
-    for spec, weights in blends.items():
-        results[spec] = blend({**reused, **results}, weights)
-        train = {r["model"]: r["train_s"] for r in rows}
+    known = {**reused, **results}
+    train = {r["model"]: r["train_s"] for r in rows}
+    for spec, weights in args.blend.items():
+        known[spec] = results[spec] = blend(known, weights)
         rows.append(
             score_row(
                 spec,
@@ -954,7 +954,6 @@ def main(argv=None):
         photon=classes.index("photon"),
     )
     diffs = []
-    known = {**reused, **results}
     unambiguous = {
         n: unambiguous_scores(y_eval, p, info, n_boot=args.n_boot)
         for n, p in known.items()
