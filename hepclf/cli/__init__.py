@@ -17,7 +17,10 @@ supports (keys of :data:`VERBS`) to a :class:`Command`::
     }
 
 Kind modules are imported when the parser is built, so they import heavy
-libraries (torch, sklearn, h5py) inside their ``run`` functions only.
+libraries (torch, sklearn, h5py) inside their ``run`` functions only. The
+options and argument types several kinds share are defined here; the steps
+their verbs share (the small CNN, reading one set of files per class, the
+multi-class report and plot) are in ``hepclf.cli._common``.
 """
 
 from __future__ import annotations
@@ -86,6 +89,48 @@ def add_training_options(parser, *, npix, lr):
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_output_dir(parser, default):
+    """Add the ``demo`` verbs' ``--output-dir``, with the kind's default."""
+    parser.add_argument(
+        "--output-dir", default=default, help=f"where to write (default {default})"
+    )
+
+
+def add_model_output(parser):
+    """Add the ``train`` verbs' ``-o/--output``, the model file."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="model.joblib",
+        help="model file (default model.joblib)",
+    )
+
+
+def add_confusion_plot(parser):
+    """Add the multi-class ``evaluate`` verbs' ``--plot``, the confusion matrix."""
+    parser.add_argument(
+        "--plot", default=None, help="write the confusion matrix to this image file"
+    )
+
+
+def add_seed_and_jobs(parser):
+    """Add ``--seed`` and ``--n-jobs``, the last options of the ``generate`` verbs."""
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--n-jobs", type=int, default=1, help="processes (-1: all cores)"
+    )
+
+
+def class_files(spec):
+    """Split a ``LABEL=FILES`` argument into (label, files)."""
+    label, sep, files = spec.partition("=")
+    if not sep or not label or not files:
+        raise argparse.ArgumentTypeError(
+            f"expected LABEL=FILES (e.g. ttbar='ttbar/*.root'), got {spec!r}"
+        )
+    return label, files
 
 
 def concatenate_padded(parts):

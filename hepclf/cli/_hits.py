@@ -9,11 +9,26 @@ the interface.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from . import Command, add_training_options, concatenate_padded
-from ._events import _class_files, _plot, _report
+from . import (
+    Command,
+    add_confusion_plot,
+    add_model_output,
+    add_output_dir,
+    add_seed_and_jobs,
+    add_training_options,
+    class_files,
+    concatenate_padded,
+)
+from ._common import (
+    evaluate_saved,
+    fit_demo,
+    read_classes,
+    save_demo,
+    small_cnn,
+    train_and_save,
+)
 
 #: Class names of the bundled sample, by label.
 SAMPLE_CLASSES = ("jpsi_ee", "jpsi_mumu", "pipimumu")
@@ -24,75 +39,35 @@ ENCODINGS = ("binary", "total", "average", "per_hit")
 def _pipeline(args):
     """``EnergyEncoder`` at ``--npix`` into the small CNN of the study.
 
-    Two blocks of two 3x3 convolutions (16 and 32 filters, batch norm, 2x2
-    pooling), a dense layer of 64, dropout 0.1, Adam with a cosine decay of
-    the learning rate (docs: Drift-chamber study).
+    The CNN is :func:`hepclf.cli._common.small_cnn`; docs: Drift-chamber study.
     """
     from sklearn.pipeline import make_pipeline
-    from skorch.callbacks import LRScheduler, ProgressBar
 
-    from hepclf import CNNClassifier, EnergyEncoder
+    from hepclf import EnergyEncoder
 
-    callbacks = [("lr", LRScheduler("CosineAnnealingLR", T_max=args.max_epochs))]
-    if not args.quiet:
-        callbacks.append(("progress", ProgressBar()))
     return make_pipeline(
         EnergyEncoder(encoding=args.encoding, geometry=args.geometry, npix=args.npix),
-        CNNClassifier(
-            max_epochs=args.max_epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            device=args.device,
-            random_state=args.seed,
-            callbacks=callbacks,
-            module__conv_blocks=((16, 16), (32, 32)),
-            module__pool_size=2,
-            module__dense=(64,),
-            module__dropout=0.1,
-            module__batch_norm=True,
-        ),
+        small_cnn(args),
     )
 
 
 def demo(args):
     """Train the default hit classifier on the bundled sample and evaluate it."""
-    import joblib
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
     from hepclf.datasets import load_hits_sample
 
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    X, y = load_hits_sample()
-    y = np.asarray(SAMPLE_CLASSES)[y]
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=0
-    )
-    print(
-        f"hepclf demo hits: {' vs '.join(SAMPLE_CLASSES)} (bundled sample of "
-        f"simulated drift-chamber events); {len(y_train)} training events, "
-        f"{len(y_test)} test events"
-    )
-    pipe = _pipeline(args)
-    start = time.perf_counter()
-    pipe.fit(X_train, y_train)
-    print(f"trained in {time.perf_counter() - start:.1f} s")
-    proba = pipe.predict_proba(X_test)
-    _report(
-        y_test,
-        proba,
-        pipe.classes_,
-        f"test-set performance of EnergyEncoder(encoding={args.encoding!r}, "
+    pipe, _, y_test, proba = fit_demo(
+        _pipeline(args),
+        load_hits_sample(),
+        SAMPLE_CLASSES,
+        header="hepclf demo hits: {classes} (bundled sample of simulated "
+        "drift-chamber events); {n_train} training events, {n_test} test events",
+        title=f"test-set performance of EnergyEncoder(encoding={args.encoding!r}, "
         f"npix={args.npix}) -> CNNClassifier",
     )
     _binary_aucs(y_test, proba, pipe.classes_)
-    model_path = out / "model.joblib"
-    joblib.dump(pipe, model_path)
-    plot_path = _plot(y_test, proba, pipe.classes_, out / "confusion.png")
-    print(f"\nsaved model: {model_path}")
-    if plot_path:
-        print(f"confusion plot: {plot_path}")
+    save_demo(pipe, out, y_test, proba)
     return 0
 
 
@@ -127,49 +102,17 @@ def _read(files):
 
 def _load(specs):
     """Hits and labels of every class's files, padded to one width."""
-    import numpy as np
-
-    labels = [label for label, _ in specs]
-    if len(set(labels)) != len(labels):
-        raise SystemExit(f"hepclf: error: a class is given twice: {labels}")
-    parts = []
-    for label, files in specs:
-        hits = _read(files)
-        print(f"  {label}: {len(hits)} events from {files}")
-        parts.append(hits)
-    y = np.concatenate(
-        [np.full(len(h), label) for (label, _), h in zip(specs, parts, strict=True)]
-    )
-    return concatenate_padded(parts), y
+    return read_classes(specs, _read, noun="events")
 
 
 def train(args):
     """Train a hit classifier on drift-chamber files (one set per class); save it."""
-    import joblib
-
-    print("reading hits")
-    X, y = _load(args.data)
-    pipe = _pipeline(args)
-    pipe.fit(X, y)
-    joblib.dump(pipe, args.output)
-    print(f"saved model: {args.output}")
-    return 0
+    return train_and_save(args, _load, _pipeline, noun="hits")
 
 
 def evaluate(args):
     """Evaluate a saved hit classifier on drift-chamber files (one set per class)."""
-    import joblib
-
-    pipe = joblib.load(args.model)
-    print("reading hits")
-    X, y = _load(args.data)
-    proba = pipe.predict_proba(X)
-    _report(y, proba, pipe.classes_, f"performance of {args.model}")
-    _binary_aucs(y, proba, pipe.classes_)
-    if args.plot:
-        _plot(y, proba, pipe.classes_, args.plot)
-        print(f"confusion plot: {args.plot}")
-    return 0
+    return evaluate_saved(args, _load, noun="hits", extra=_binary_aucs)
 
 
 def generate(args):
@@ -216,22 +159,13 @@ def _add_model_options(p):
 
 
 def add_demo_arguments(p):
-    p.add_argument(
-        "--output-dir",
-        default="hepclf-demo-hits",
-        help="where to write (default hepclf-demo-hits)",
-    )
+    add_output_dir(p, "hepclf-demo-hits")
     _add_model_options(p)
 
 
 def add_train_arguments(p):
-    p.add_argument("data", nargs="+", type=_class_files, help=_DATA_HELP)
-    p.add_argument(
-        "-o",
-        "--output",
-        default="model.joblib",
-        help="model file (default model.joblib)",
-    )
+    p.add_argument("data", nargs="+", type=class_files, help=_DATA_HELP)
+    add_model_output(p)
     _add_model_options(p)
 
 
@@ -239,10 +173,8 @@ def add_evaluate_arguments(p):
     p.add_argument(
         "model", help="model saved by 'hepclf train hits' or 'hepclf demo hits'"
     )
-    p.add_argument("data", nargs="+", type=_class_files, help=_DATA_HELP)
-    p.add_argument(
-        "--plot", default=None, help="write the confusion matrix to this image file"
-    )
+    p.add_argument("data", nargs="+", type=class_files, help=_DATA_HELP)
+    add_confusion_plot(p)
 
 
 def add_generate_arguments(p):
@@ -260,8 +192,7 @@ def add_generate_arguments(p):
         default=0.0,
         help="fraction of the hits that are noise (default 0)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=int, default=1, help="processes (-1: all cores)")
+    add_seed_and_jobs(p)
 
 
 COMMANDS = {

@@ -7,10 +7,16 @@ The data are jets in the public top-tagging HDF5 layout
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from . import Command, add_training_options
+from . import (
+    Command,
+    add_model_output,
+    add_output_dir,
+    add_seed_and_jobs,
+    add_training_options,
+)
+from ._common import fit_timed, training_params
 
 WORKING_POINTS = (0.3, 0.5)
 
@@ -24,14 +30,7 @@ def _pipeline(args):
     callbacks = [ProgressBar()] if not args.quiet else None
     return make_pipeline(
         JetImager(npix=args.npix),
-        CNNClassifier(
-            max_epochs=args.max_epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            device=args.device,
-            random_state=args.seed,
-            callbacks=callbacks,
-        ),
+        CNNClassifier(**training_params(args), callbacks=callbacks),
     )
 
 
@@ -85,10 +84,7 @@ def demo(args):
         f"hepclf demo: top-quark vs QCD jets (bundled sample, detector level); "
         f"{len(y_train)} training jets, {len(y_test)} test jets"
     )
-    pipe = _pipeline(args)
-    start = time.perf_counter()
-    pipe.fit(X_train, y_train)
-    print(f"trained in {time.perf_counter() - start:.1f} s")
+    pipe = fit_timed(_pipeline(args), X_train, y_train)
     proba = pipe.predict_proba(X_test)
     _report(
         y_test,
@@ -150,22 +146,13 @@ def generate(args):
 
 
 def add_demo_arguments(p):
-    p.add_argument(
-        "--output-dir",
-        default="hepclf-demo",
-        help="where to write (default hepclf-demo)",
-    )
+    add_output_dir(p, "hepclf-demo")
     add_training_options(p, npix=40, lr=1e-3)
 
 
 def add_train_arguments(p):
     p.add_argument("data", help="HDF5 file in the public top-tagging layout")
-    p.add_argument(
-        "-o",
-        "--output",
-        default="model.joblib",
-        help="model file (default model.joblib)",
-    )
+    add_model_output(p)
     p.add_argument(
         "--split",
         default=None,
@@ -190,8 +177,7 @@ def add_generate_arguments(p):
         "--n-jets", type=int, default=1000, help="jets in total (default 1000)"
     )
     p.add_argument("--detector", default="particle", choices=["particle", "simple"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=int, default=1, help="processes (-1: all cores)")
+    add_seed_and_jobs(p)
 
 
 COMMANDS = {

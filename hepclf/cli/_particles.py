@@ -8,11 +8,23 @@ a ``CNNClassifier`` on the images themselves (no imager). See
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from . import Command, add_training_options
-from ._events import _plot, _report
+from . import (
+    Command,
+    add_confusion_plot,
+    add_model_output,
+    add_output_dir,
+    add_seed_and_jobs,
+    add_training_options,
+)
+from ._common import (
+    evaluate_saved,
+    fit_demo,
+    plot_confusion,
+    small_cnn,
+    train_and_save,
+)
 
 #: Class names of the four-class sample, by label (sorted PDG codes 11, 13, 22, 2212).
 SAMPLE_CLASSES = ("electron", "muon", "photon", "proton")
@@ -21,33 +33,11 @@ SAMPLE_CLASSES = ("electron", "muon", "photon", "proton")
 def _classifier(args):
     """Build the demo network: the small CNN of the other kinds, with augmentation.
 
-    Two blocks of two 3x3 convolutions (16 and 32 filters, batch norm, 2x2
-    pooling), a dense layer of 64, dropout 0.1, Adam with a cosine decay;
-    random flips and quarter turns while training (``--no-augment`` turns
-    them off): the detector view has no preferred direction.
+    :func:`hepclf.cli._common.small_cnn` with random flips and quarter turns
+    while training (``--no-augment`` turns them off): the detector view has
+    no preferred direction.
     """
-    from skorch.callbacks import LRScheduler, ProgressBar
-
-    from hepclf import CNNClassifier
-
-    callbacks = [("lr", LRScheduler("CosineAnnealingLR", T_max=args.max_epochs))]
-    if not args.quiet:
-        callbacks.append(("progress", ProgressBar()))
-    return CNNClassifier(
-        max_epochs=args.max_epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        device=args.device,
-        random_state=args.seed,
-        callbacks=callbacks,
-        module__conv_blocks=((16, 16), (32, 32)),
-        module__pool_size=2,
-        module__dense=(64,),
-        module__dropout=0.1,
-        module__batch_norm=True,
-        augment_flip=args.augment,
-        augment_rot90=args.augment,
-    )
+    return small_cnn(args, augment_flip=args.augment, augment_rot90=args.augment)
 
 
 def _explain(clf, X, y, out):
@@ -94,35 +84,26 @@ def _explain(clf, X, y, out):
 def demo(args):
     """Train the demo classifier on the bundled sample and evaluate it."""
     import joblib
-    import numpy as np
-    from sklearn.model_selection import train_test_split
 
     from hepclf.datasets import load_particle_sample
 
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    X, y = load_particle_sample()
-    y = np.asarray(SAMPLE_CLASSES)[y]
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=0
+    clf, X_test, y_test, proba = fit_demo(
+        _classifier(args),
+        load_particle_sample(),
+        SAMPLE_CLASSES,
+        header="hepclf demo particles: {classes} (bundled sample of simulated "
+        "liquid-argon images, 64 x 64 pixels of 1.5 cm); "
+        "{n_train} training images, {n_test} test images",
+        title="test-set performance of CNNClassifier",
     )
-    print(
-        f"hepclf demo particles: {' vs '.join(SAMPLE_CLASSES)} (bundled sample of "
-        f"simulated liquid-argon images, 64 x 64 pixels of 1.5 cm); "
-        f"{len(y_train)} training images, {len(y_test)} test images"
-    )
-    clf = _classifier(args)
-    start = time.perf_counter()
-    clf.fit(X_train, y_train)
-    print(f"trained in {time.perf_counter() - start:.1f} s")
-    proba = clf.predict_proba(X_test)
-    _report(y_test, proba, clf.classes_, "test-set performance of CNNClassifier")
     model_path = out / "model.joblib"
     joblib.dump(clf, model_path)
     print(f"\nsaved model: {model_path}")
-    for path in [_plot(y_test, proba, clf.classes_, out / "confusion.png")]:
-        if path:
-            print(f"confusion plot: {path}")
+    plot_path = plot_confusion(y_test, proba, clf.classes_, out / "confusion.png")
+    if plot_path:
+        print(f"confusion plot: {plot_path}")
     for path in _explain(clf, X_test, y_test, out):
         print(f"plot: {path}")
     return 0
@@ -143,30 +124,12 @@ def _load(paths):
 
 def train(args):
     """Train a particle classifier on challenge-layout HDF5 files; save it."""
-    import joblib
-
-    print("reading images")
-    X, y = _load(args.data)
-    clf = _classifier(args)
-    clf.fit(X, y)
-    joblib.dump(clf, args.output)
-    print(f"saved model: {args.output}")
-    return 0
+    return train_and_save(args, _load, _classifier, noun="images")
 
 
 def evaluate(args):
     """Evaluate a saved particle classifier on challenge-layout HDF5 files."""
-    import joblib
-
-    clf = joblib.load(args.model)
-    print("reading images")
-    X, y = _load(args.data)
-    proba = clf.predict_proba(X)
-    _report(y, proba, clf.classes_, f"performance of {args.model}")
-    if args.plot:
-        _plot(y, proba, clf.classes_, args.plot)
-        print(f"confusion plot: {args.plot}")
-    return 0
+    return evaluate_saved(args, _load, noun="images")
 
 
 def generate(args):
@@ -198,31 +161,20 @@ def _add_demo_train_options(p):
 
 
 def add_demo_arguments(p):
-    p.add_argument(
-        "--output-dir",
-        default="hepclf-demo-particles",
-        help="where to write (default hepclf-demo-particles)",
-    )
+    add_output_dir(p, "hepclf-demo-particles")
     _add_demo_train_options(p)
 
 
 def add_train_arguments(p):
     p.add_argument("data", nargs="+", help="HDF5 files in the challenge layout")
-    p.add_argument(
-        "-o",
-        "--output",
-        default="model.joblib",
-        help="model file (default model.joblib)",
-    )
+    add_model_output(p)
     _add_demo_train_options(p)
 
 
 def add_evaluate_arguments(p):
     p.add_argument("model", help="model saved by 'hepclf train/demo particles'")
     p.add_argument("data", nargs="+", help="HDF5 files in the challenge layout")
-    p.add_argument(
-        "--plot", default=None, help="write the confusion matrix to this image file"
-    )
+    add_confusion_plot(p)
 
 
 def add_generate_arguments(p):
@@ -238,8 +190,7 @@ def add_generate_arguments(p):
     p.add_argument(
         "--pixel-size", type=float, default=0.5, help="cm per pixel (default 0.5)"
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=int, default=1, help="processes (-1: all cores)")
+    add_seed_and_jobs(p)
 
 
 COMMANDS = {
