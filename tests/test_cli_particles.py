@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import joblib
 import numpy as np
 import pytest
@@ -21,7 +23,10 @@ def test_demo_particles_writes_model_and_plots(tmp_path, capsys):
                  "--output-dir", str(out)]) == 0  # fmt: skip
     text = capsys.readouterr().out
     assert "bundled sample" in text
-    assert "360 (90 electron, 90 muon, 90 photon, 90 proton)" in text
+    assert (
+        "images                  360 (90 electron, 90 muon, 90 photon, 90 proton)"
+        in text
+    )
     # 3 epochs on 840 images: above the chance AUC of 0.5 (10 epochs give 0.8)
     assert float(text.split("macro one-vs-rest AUC")[1].split()[0]) > 0.6
     for name in ("confusion.png", "mistakes.png"):
@@ -48,4 +53,24 @@ def test_generate_train_evaluate(tmp_path, capsys):
     assert clf.augment_flip is False
     capsys.readouterr()
     assert main(["evaluate", "particles", str(model), str(data)]) == 0
-    assert "40 (10 electron, 10 muon, 10 photon, 10 proton)" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert (
+        "images                  40 (10 electron, 10 muon, 10 photon, 10 proton)"
+        in text
+    )
+
+
+def test_evaluate_without_matplotlib_claims_no_plot(tmp_path, capsys, monkeypatch):
+    data, model = tmp_path / "images.h5", tmp_path / "model.joblib"
+    assert main(["generate", "particles", str(data), "--n-per-class", "5",
+                 "--npix", "16", "--pixel-size", "6"]) == 0  # fmt: skip
+    assert main(["train", "particles", str(data), "-o", str(model), *FAST]) == 0
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    plot = tmp_path / "confusion.png"
+    assert main(["evaluate", "particles", str(model), str(data),
+                 "--plot", str(plot)]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "no plot written: matplotlib is missing" in text
+    assert "confusion plot:" not in text
+    assert not plot.exists()

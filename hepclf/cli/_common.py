@@ -91,7 +91,7 @@ def read_classes(specs, read, *, noun):
     return concatenate_padded(parts), y
 
 
-def fit_demo(model, sample, classes, *, header, title):
+def fit_demo(model, sample, classes, *, header, title, samples="events"):
     """Fit ``model`` on 70% of a bundled sample and report on the other 30%.
 
     The split is stratified, with ``random_state=0``.
@@ -109,6 +109,8 @@ def fit_demo(model, sample, classes, *, header, title):
         names joined by " vs "), ``{n_train}`` and ``{n_test}``.
     title : str
         The title of the :func:`report` on the test set.
+    samples : str, default="events"
+        What the samples are called in the report.
 
     Returns
     -------
@@ -131,7 +133,7 @@ def fit_demo(model, sample, classes, *, header, title):
     )
     fit_timed(model, X_train, y_train)
     proba = model.predict_proba(X_test)
-    report(y_test, proba, model.classes_, title)
+    report(y_test, proba, model.classes_, title, samples=samples)
     return model, X_test, y_test, proba
 
 
@@ -143,8 +145,11 @@ def fit_timed(model, X, y):
     return model
 
 
-def report(y, proba, classes, title):
-    """Print accuracy, macro one-vs-rest AUC and the confusion matrix."""
+def report(y, proba, classes, title, *, samples="events"):
+    """Print the count, accuracy, macro one-vs-rest AUC and confusion matrix.
+
+    ``samples`` is what the counted samples are called.
+    """
     import numpy as np
     from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
 
@@ -153,7 +158,7 @@ def report(y, proba, classes, title):
     auc = roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=classes)
     counts = ", ".join(f"{int(np.sum(y == c))} {c}" for c in classes)
     print(f"\n{title}")
-    print(f"  {'events':<24}{len(y)} ({counts})")
+    print(f"  {samples:<24}{len(y)} ({counts})")
     print(f"  {'accuracy':<24}{accuracy:.4f}")
     print(f"  {'macro one-vs-rest AUC':<24}{auc:.4f}")
     cm = confusion_matrix(y, pred, labels=classes, normalize="true")
@@ -220,11 +225,11 @@ def train_and_save(args, read, build, *, noun):
     return 0
 
 
-def evaluate_saved(args, read, *, noun, extra=None):
+def evaluate_saved(args, read, *, noun, samples="events", extra=None):
     """Run ``hepclf evaluate KIND`` for a multi-class kind.
 
     Loads ``args.model``, reads ``args.data`` with ``read`` (it returns
-    ``X, y``), prints :func:`report`, then ``extra(y, proba, classes)`` if
+    ``X, y``), prints :func:`report` (counting ``samples``), then ``extra(y, proba, classes)`` if
     given, writes the confusion matrix to ``args.plot`` if given and returns
     the exit status.
     """
@@ -234,10 +239,9 @@ def evaluate_saved(args, read, *, noun, extra=None):
     print(f"reading {noun}")
     X, y = read(args.data)
     proba = model.predict_proba(X)
-    report(y, proba, model.classes_, f"performance of {args.model}")
+    report(y, proba, model.classes_, f"performance of {args.model}", samples=samples)
     if extra is not None:
         extra(y, proba, model.classes_)
-    if args.plot:
-        plot_confusion(y, proba, model.classes_, args.plot)
+    if args.plot and plot_confusion(y, proba, model.classes_, args.plot):
         print(f"confusion plot: {args.plot}")
     return 0

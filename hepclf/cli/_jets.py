@@ -124,8 +124,7 @@ def evaluate(args):
     X, y = load_top_tagging(args.data, split=args.split)
     proba = pipe.predict_proba(X)
     _report(y, proba, f"performance of {args.model} on {args.data}")
-    if args.plot:
-        _plot(y, proba, args.plot)
+    if args.plot and _plot(y, proba, args.plot):
         print(f"ROC plot: {args.plot}")
     return 0
 

@@ -97,6 +97,7 @@ def demo(args):
         "liquid-argon images, 64 x 64 pixels of 1.5 cm); "
         "{n_train} training images, {n_test} test images",
         title="test-set performance of CNNClassifier",
+        samples="images",
     )
     model_path = out / "model.joblib"
     joblib.dump(clf, model_path)
@@ -129,7 +130,7 @@ def train(args):
 
 def evaluate(args):
     """Evaluate a saved particle classifier on challenge-layout HDF5 files."""
-    return evaluate_saved(args, _load, noun="images")
+    return evaluate_saved(args, _load, noun="images", samples="images")
 
 
 def generate(args):
