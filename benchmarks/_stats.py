@@ -91,3 +91,8 @@ def pm(value, seed_std, boot_std, digits=3):
     """``value ± seeds ± bootstrap`` (the seed term left out for one seed)."""
     seeds = f" ± {seed_std:.{digits}f}" if seed_std is not None else ""
     return f"{value:.{digits}f}{seeds} ± {boot_std:.{digits}f}"
+
+
+def pm_metric(row, key, digits=3):
+    """``pm`` of a row's metric ``key`` (with its ``_seed_std`` and ``_std``)."""
+    return pm(row[key], row[f"{key}_seed_std"], row[f"{key}_std"], digits)

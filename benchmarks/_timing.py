@@ -3,9 +3,11 @@
 * ``interleaved``: time named functions in interleaved rounds, with the minor
   page faults of the timed calls;
 * ``capped``: run a function with numba limited to a number of threads;
-* the memory-traffic floor of the imaging benchmarks: ``floor_kernels`` (numba
-  passes over raw memory), ``print_passes`` (their table) and ``floors`` (the
-  fastest read + write, or fused pass, for each output and thread count);
+* the memory-traffic floor of the imaging benchmarks: ``Floor`` (the candidate
+  passes for given inputs and outputs, timed beside the rows, and their
+  tables), built on ``floor_kernels`` (numba passes over raw memory),
+  ``print_passes`` (the passes' table) and ``floors`` (the fastest read +
+  write, or fused pass, for each name and thread count);
 * ``fill_new``: what a function that returns a new array pays on top of
   writing into one that exists (page faults);
 * ``machine`` and ``run_metadata``: what the studies (``events.py``,
@@ -169,6 +171,141 @@ def floors(median, names, thread_counts):
             fused = [t for k, t in allowed if k == "fused"]
             out[name, threads] = min([best_read + best_write, *fused])
     return out
+
+
+class Floor:
+    """The memory-traffic floor of an imaging benchmark: its passes and tables.
+
+    The floor of a name is the fastest way found to read its input once and
+    write its output once, the output existing already (no page faults: the
+    bytes moved are the input's and the output's, nothing else). ``inputs``
+    and ``outputs`` are arrays, or dicts of named arrays: one side named, the
+    other one array that every name shares (its passes are named ``None`` and
+    serve every name). The candidate passes: NumPy reductions over the input
+    (``np.add.reduce``, and ``max`` with ``numpy_max``) and ``out.fill(0)``
+    on one thread; with numba, for each of ``thread_counts``, a parallel sum
+    over the input, a loop writing zeros into the output and a pass doing
+    both per ``item`` (a row of the input: ``"jet"``, ``"event"``), in
+    ``64 * max(thread_counts)`` blocks (``floor_kernels``).
+
+    Time ``timed()`` with the rows (``interleaved``), then ``report`` prints
+    the tables and returns the floor of every name and thread count.
+    """
+
+    def __init__(self, inputs, outputs, thread_counts, *, item, numpy_max=False):
+        self.inputs = inputs if isinstance(inputs, dict) else {None: inputs}
+        self.outputs = outputs if isinstance(outputs, dict) else {None: outputs}
+        if None not in self.inputs and None not in self.outputs:
+            raise ValueError("Floor: the inputs or the outputs must be one array")
+        self.names = [n for n in (*self.inputs, *self.outputs) if n is not None]
+        self.thread_counts = thread_counts
+        self.item = item
+        self.passes = self._passes(numpy_max)
+
+    def _pair(self, name):
+        """The input and the output of ``name``."""
+        return (
+            self.inputs.get(name, self.inputs.get(None)),
+            self.outputs.get(name, self.outputs.get(None)),
+        )
+
+    def _passes(self, numpy_max):
+        """``(kind, name or None, threads, label) -> (bytes, function)``, in the
+        order of the table: the shared input's passes, each name's own, the
+        shared output's."""
+        order = [None, *self.names] if None in self.inputs else [*self.names, None]
+        passes = {}
+        for name in order:
+            if name in self.inputs:
+                flat = self.inputs[name].reshape(-1)
+                passes["read", name, 1, "NumPy sum"] = (
+                    flat.nbytes,
+                    lambda flat=flat: np.add.reduce(flat),
+                )
+                if numpy_max:
+                    passes["read", name, 1, "NumPy max"] = (flat.nbytes, flat.max)
+            if name in self.outputs:
+                out = self.outputs[name]
+                passes["write", name, 1, "NumPy out.fill(0)"] = (
+                    out.nbytes,
+                    lambda out=out: out.fill(0),
+                )
+        try:
+            read, write, per_item = floor_kernels()
+        except ImportError:  # numba is not installed: the NumPy passes only
+            return passes
+        blocks = 64 * max(self.thread_counts)
+        for threads in self.thread_counts:
+            for name in order:
+                if name in self.inputs:
+                    flat = self.inputs[name].reshape(-1)
+                    passes["read", name, threads, "numba sum"] = (
+                        flat.nbytes,
+                        capped(lambda flat=flat: read(flat, blocks), threads),
+                    )
+                if name in self.outputs:
+                    flat = self.outputs[name].reshape(-1)
+                    passes["write", name, threads, "numba loop writing zeros"] = (
+                        flat.nbytes,
+                        capped(lambda flat=flat: write(flat, blocks), threads),
+                    )
+                if name is not None:
+                    inp, out = self._pair(name)
+                    rows_in, rows_out = (a.reshape(len(inp), -1) for a in (inp, out))
+                    label = f"numba per {self.item}: sum, write it"
+                    passes["fused", name, threads, label] = (
+                        inp.nbytes + out.nbytes,
+                        capped(lambda i=rows_in, o=rows_out: per_item(i, o), threads),
+                    )
+        return passes
+
+    def timed(self):
+        """The functions to time beside the rows (``interleaved``).
+
+        Keys ``("pass", *pass_key)`` for the passes and ``("fresh", name)`` for
+        a new array like each output (``fill_new``: what a function returning a
+        new array pays on top of the floor).
+        """
+        fns = {("pass", *key): fn for key, (_, fn) in self.passes.items()}
+        fns.update(
+            {
+                ("fresh", name): (lambda out=out: fill_new(out))
+                for name, out in self.outputs.items()
+            }
+        )
+        return fns
+
+    def report(self, median, widths):
+        """Print the passes, the new arrays and the floor; return the floor.
+
+        ``median`` maps the keys of ``timed()`` (and any others) to seconds;
+        ``widths`` are those of ``print_passes``. Returns ``floors``: the
+        floor's time for every ``(name, threads)``.
+        """
+        pass_median = {key: median[("pass", *key)] for key in self.passes}
+        print_passes(self.passes, pass_median, widths)
+        for name, out in self.outputs.items():
+            what = f"a new {name} output array" if name else "a new output array"
+            print(
+                f"  ({what}, np.empty then fill(0), page faults included: "
+                f"{median['fresh', name] * 1e3:.2f} ms for {out.nbytes / 1e6:.1f} MB; "
+                "transform pays it, the floor does not)"
+            )
+        floor = floors(pass_median, self.names, self.thread_counts)
+        most = (
+            "one thread" if self.thread_counts == [1] else "at most that many threads"
+        )
+        print(f"\nFloor (fastest read + write or fused pass, {most}):")
+        width = 1 + max(map(len, self.names))
+        for (name, threads), t in floor.items():
+            inp, out = self._pair(name)
+            nbytes = inp.nbytes + out.nbytes
+            print(
+                f"  {name:<{width}}{threads:>2} thr: {nbytes / 1e6:.1f} MB in "
+                f"{t * 1e3:.2f} ms = {nbytes / t / 1e9:.1f} GB/s, "
+                f"{len(inp) / t:,.0f} {self.item}s/s"
+            )
+        return floor
 
 
 def inference_rate(estimator, X, repeats):

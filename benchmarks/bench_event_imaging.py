@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import capped, fill_new, floor_kernels, floors, interleaved, print_passes
+from _timing import Floor, capped, interleaved
 
 from hepclf import EventImager
 from hepclf.imaging import DRAW_ORDER, OBJECT_TYPES, PRESETS, SEED_COLORS
@@ -223,33 +223,7 @@ def main(argv=None):
     )
 
     # ---- the floor: read the objects once, write the images once -------------------
-    passes = {}  # (kind, recipe or None, threads, label) -> (bytes, function)
-    flat_in = X.reshape(-1)
-    passes["read", None, 1, "NumPy sum"] = (X.nbytes, lambda: np.add.reduce(flat_in))
-    for name, out in outputs.items():
-        passes["write", name, 1, "NumPy out.fill(0)"] = (
-            out.nbytes,
-            lambda out=out: out.fill(0),
-        )
-    if numba is not None:
-        read, write, per_item = floor_kernels()
-        blocks = 64 * all_threads
-        inp = X.reshape(n_events, -1)
-        for threads in thread_counts:
-            passes["read", None, threads, "numba sum"] = (
-                X.nbytes,
-                capped(lambda: read(flat_in, blocks), threads),
-            )
-            for name, out in outputs.items():
-                flat, out_2d = out.reshape(-1), out.reshape(n_events, -1)
-                passes["write", name, threads, "numba loop writing zeros"] = (
-                    out.nbytes,
-                    capped(lambda flat=flat: write(flat, blocks), threads),
-                )
-                passes["fused", name, threads, "numba per event: sum, write it"] = (
-                    X.nbytes + out.nbytes,
-                    capped(lambda out_2d=out_2d: per_item(inp, out_2d), threads),
-                )
+    floor = Floor(X, outputs, thread_counts, item="event")
 
     # ---- the rows ----------------------------------------------------------------------
     rows = {}  # label -> (recipe, threads, n events, function)
@@ -279,35 +253,13 @@ def main(argv=None):
             lambda: matplotlib_images(X[:n_slow]),
         )
 
-    fns = {("pass", *key): fn for key, (_, fn) in passes.items()}
-    fns.update(
-        {
-            ("fresh", name): (lambda out=out: fill_new(out))
-            for name, out in outputs.items()
-        }
-    )
+    fns = floor.timed()
     fns.update({("row", label): fn for label, (*_, fn) in rows.items()})
     start = time.perf_counter()
     times, _ = interleaved(fns, repeat)
     wall = time.perf_counter() - start
     median = {key: float(np.median(t)) for key, t in times.items()}
-    pass_median = {key: median[("pass", *key)] for key in passes}
-
-    print_passes(passes, pass_median, widths=(14, 32))
-    for name, out in outputs.items():
-        print(
-            f"  (a new {name} output array, np.empty then fill(0), page faults "
-            f"included: {median['fresh', name] * 1e3:.2f} ms for {out.nbytes / 1e6:.1f} MB; "
-            "transform pays it, the floor does not)"
-        )
-    floor = floors(pass_median, outputs, thread_counts)
-    print("\nFloor (fastest read + write or fused pass, at most that many threads):")
-    for (name, threads), t in floor.items():
-        nbytes = X.nbytes + outputs[name].nbytes
-        print(
-            f"  {name:<7}{threads:>2} thr: {nbytes / 1e6:.1f} MB in {t * 1e3:.2f} ms "
-            f"= {nbytes / t / 1e9:.1f} GB/s, {n_events / t:,.0f} events/s"
-        )
+    floor_s = floor.report(median, widths=(14, 32))
 
     rates = {label: n / median["row", label] for label, (_, _, n, _) in rows.items()}
     print(
@@ -317,7 +269,7 @@ def main(argv=None):
     for label, (name, threads, n, _) in rows.items():
         t = times["row", label]
         spread = (max(t) - min(t)) / median["row", label]
-        per_event_floor = floor[name, threads] / n_events
+        per_event_floor = floor_s[name, threads] / n_events
         print(
             f"{label:<44}{threads:>8}{rates[label]:>12,.0f}{spread:>8.0%}"
             f"{rates[label] / rates[f'{name}: matplotlib per event']:>9.1f}"

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import capped, fill_new, floor_kernels, floors, interleaved, print_passes
+from _timing import Floor, capped, interleaved
 
 from hepclf import EnergyEncoder
 from hepclf.imaging import ENCODINGS
@@ -179,32 +179,7 @@ def main(argv=None):
     print()
 
     # ---- the floor: read the hits once, write the images once --------------------
-    passes = {}  # (kind, recipe or None, threads, label) -> (bytes, function)
-    flat_in = X.reshape(-1)
-    passes["read", None, 1, "NumPy sum"] = (X.nbytes, lambda: np.add.reduce(flat_in))
-    for name, out in outputs.items():
-        passes["write", name, 1, "NumPy out.fill(0)"] = (
-            out.nbytes,
-            lambda out=out: out.fill(0),
-        )
-    if numba is not None:
-        read, write, per_item = floor_kernels()
-        blocks = 64
-        inp = X.reshape(n_events, -1)
-        passes["read", None, 1, "numba sum"] = (
-            X.nbytes,
-            capped(lambda: read(flat_in, blocks), 1),
-        )
-        for name, out in outputs.items():
-            flat, out_2d = out.reshape(-1), out.reshape(n_events, -1)
-            passes["write", name, 1, "numba loop writing zeros"] = (
-                out.nbytes,
-                capped(lambda flat=flat: write(flat, blocks), 1),
-            )
-            passes["fused", name, 1, "numba per event: sum, write it"] = (
-                X.nbytes + out.nbytes,
-                capped(lambda out_2d=out_2d: per_item(inp, out_2d), 1),
-            )
+    floor = Floor(X, outputs, [1], item="event")
 
     # ---- the rows ----------------------------------------------------------------------
     rows = {}  # label -> (recipe, n events, function)
@@ -223,35 +198,13 @@ def main(argv=None):
                 ),
             )
 
-    fns = {("pass", *key): fn for key, (_, fn) in passes.items()}
-    fns.update(
-        {
-            ("fresh", name): (lambda out=out: fill_new(out))
-            for name, out in outputs.items()
-        }
-    )
+    fns = floor.timed()
     fns.update({("row", label): fn for label, (*_, fn) in rows.items()})
     start = time.perf_counter()
     times, _ = interleaved(fns, repeat)
     wall = time.perf_counter() - start
     median = {key: float(np.median(t)) for key, t in times.items()}
-    pass_median = {key: median[("pass", *key)] for key in passes}
-
-    print_passes(passes, pass_median, widths=(18, 32))
-    for name, out in outputs.items():
-        print(
-            f"  (a new {name} output array, np.empty then fill(0), page faults "
-            f"included: {median['fresh', name] * 1e3:.2f} ms for "
-            f"{out.nbytes / 1e6:.1f} MB; transform pays it, the floor does not)"
-        )
-    floor = floors(pass_median, outputs, [1])
-    print("\nFloor (fastest read + write or fused pass, one thread):")
-    for (name, _), t in floor.items():
-        nbytes = X.nbytes + outputs[name].nbytes
-        print(
-            f"  {name:<9} 1 thr: {nbytes / 1e6:.1f} MB in {t * 1e3:.2f} ms "
-            f"= {nbytes / t / 1e9:.1f} GB/s, {n_events / t:,.0f} events/s"
-        )
+    floor_s = floor.report(median, widths=(18, 32))
 
     rates = {label: n / median["row", label] for label, (_, n, _) in rows.items()}
     print(f"\n{'method':<44}{'events/s':>12}{'spread':>8}{'x loop':>9}{'x floor':>9}")
@@ -263,7 +216,7 @@ def main(argv=None):
             f"{'per_hit' if name == 'unrolled' else name}: histogram2d per-event loop"
         )
         x_loop = f"{rates[label] / rates[loop]:>9.1f}"
-        per_event_floor = floor[name, 1] / n_events
+        per_event_floor = floor_s[name, 1] / n_events
         print(
             f"{label:<44}{rates[label]:>12,.0f}{spread:>8.0%}{x_loop}"
             f"{(median['row', label] / n) / per_event_floor:>9.2f}"

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import capped, fill_new, floor_kernels, floors, interleaved, print_passes
+from _timing import Floor, capped, interleaved
 
 from hepclf import JetImager
 from hepclf.datasets import load_top_tagging
@@ -138,38 +138,9 @@ def main(argv=None):
     # ---- the floor: read the input once, write the output once ------------------
     # Candidate passes for each thread count; the floor of (input, threads) is the
     # fastest read + write, or fused per-jet pass, using at most that many
-    # threads. The output exists already (no page faults): the bytes moved are
-    # the input's and the output's, nothing else.
+    # threads (_timing.Floor).
     thread_counts = sorted({1, all_threads})
-    passes = {}  # (kind, input name or None, threads, label) -> (bytes, function)
-    out_flat = out.reshape(-1)
-    for name, data in inputs.items():
-        flat = data.reshape(-1)
-        passes["read", name, 1, "NumPy sum"] = (
-            data.nbytes,
-            lambda flat=flat: np.add.reduce(flat),
-        )
-        passes["read", name, 1, "NumPy max"] = (data.nbytes, flat.max)
-    passes["write", None, 1, "NumPy out.fill(0)"] = (out.nbytes, lambda: out.fill(0))
-    if numba is not None:
-        read, write, per_jet = floor_kernels()
-        blocks = 64 * all_threads
-        out_2d = out.reshape(n_jets, -1)
-        for threads in thread_counts:
-            for name, data in inputs.items():
-                flat, inp = data.reshape(-1), data.reshape(n_jets, -1)
-                passes["read", name, threads, "numba sum"] = (
-                    data.nbytes,
-                    capped(lambda flat=flat: read(flat, blocks), threads),
-                )
-                passes["fused", name, threads, "numba per jet: sum, write it"] = (
-                    data.nbytes + out.nbytes,
-                    capped(lambda inp=inp: per_jet(inp, out_2d), threads),
-                )
-            passes["write", None, threads, "numba loop writing zeros"] = (
-                out.nbytes,
-                capped(lambda: write(out_flat, blocks), threads),
-            )
+    floor = Floor(inputs, out, thread_counts, item="jet", numpy_max=True)
 
     # ---- the imagers and the per-jet loops --------------------------------------
     pixelate = load_pixelate(args.energyflow)
@@ -237,26 +208,11 @@ def main(argv=None):
     while time.perf_counter() - start < 2:
         warm.transform(jets)
 
-    fns = {("pass", *key): fn for key, (_, fn) in passes.items()}
-    fns["fresh"] = lambda: fill_new(out)
+    fns = floor.timed()
     fns.update({("row", label): fn for label, (_, _, fn) in rows.items()})
     times, _ = interleaved(fns, repeat)
     median = {key: float(np.median(t)) for key, t in times.items()}
-    pass_median = {key: median[("pass", *key)] for key in passes}
-
-    print_passes(passes, pass_median, widths=(16, 34))
-    print(
-        f"  (a new output array, np.empty then fill(0), page faults included: "
-        f"{median['fresh'] * 1e3:.2f} ms for {out.nbytes / 1e6:.1f} MB)"
-    )
-    floor = floors(pass_median, inputs, thread_counts)
-    print("\nFloor (fastest read + write or fused pass, at most that many threads):")
-    for (name, threads), t in floor.items():
-        nbytes = inputs[name].nbytes + out.nbytes
-        print(
-            f"  {name:<9}{threads:>2} thr: {nbytes / 1e6:.1f} MB in {t * 1e3:.2f} ms "
-            f"= {nbytes / t / 1e9:.1f} GB/s, {n_jets / t:,.0f} jets/s"
-        )
+    floor_s = floor.report(median, widths=(16, 34))
 
     rates = {label: n_jets / median["row", label] for label in rows}
     loops = {
@@ -274,7 +230,7 @@ def main(argv=None):
         print(
             f"{label:<40}{threads:>8}{rates[label]:>11,.0f}{spread:>8.0%}"
             f"{rates[label] / loops[name]:>8.1f}"
-            f"{median['row', label] / floor[name, threads]:>9.2f}"
+            f"{median['row', label] / floor_s[name, threads]:>9.2f}"
         )
     print(
         "\nx loop: jets/s over the per-jet loop's on the same input format; x floor: "

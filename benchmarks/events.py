@@ -8,7 +8,7 @@ generated events and scores them on the same held-out events:
 
 * ``hgb``: ``HistGradientBoostingClassifier`` on ``EventFeatures`` (object
   counts, b-tags, HT, MET, transverse mass, ...), its hyperparameters tuned on
-  the validation events (``HGB_GRID``): the baseline to beat;
+  the validation events (``_study.HGB_GRID``): the baseline to beat;
 * ``cnn``: ``EventImager()`` (one channel per object type, pT-weighted discs,
   periodic phi) and ``CNNClassifier`` trained from scratch;
 * ``cnn_*``: variants of it compared on the validation events (``VARIANTS``);
@@ -60,22 +60,34 @@ The published run: see ``docs/user_guide/event_benchmark.rst``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
-from sklearn.model_selection import ParameterGrid
+from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import paired_differences, pm, summarise_metrics
-from _timing import inference_rate, machine, run_metadata
+from _stats import paired_differences, pm_metric, summarise_metrics
+from _study import (
+    SPLITS,
+    accuracy,
+    apply_small,
+    cell,
+    derived_seed,
+    differences_table,
+    fit_and_predict,
+    md,
+    mean_confusion,
+    median_or_none,
+    table,
+    tune_hgb,
+    write_outputs,
+)
+from _timing import machine, run_metadata
 
 import hepclf
 from hepclf import CNNClassifier, EventFeatures, EventImager
@@ -84,27 +96,12 @@ from hepclf.substructure import EVENT_FEATURES
 
 #: Class labels, in the seed's order (its folders 0, 1, 2).
 PROCESSES = ("dy", "ttbar", "wjets")
-SPLITS = ("train", "val", "test")
 
 #: Bump when the generated events change (invalidates cached shards).
 DATA_VERSION = 1
 
 #: The seed's best cell (InceptionV3, Adam, 100 % unfrozen), for the tables.
 SEED_ACCURACY = 0.806
-
-#: HistGradientBoostingClassifier settings compared on the validation events
-#: (the first is scikit-learn's defaults).
-HGB_GRID = [
-    {"learning_rate": 0.1, "max_leaf_nodes": 31, "max_iter": 100},
-    *ParameterGrid(
-        {
-            "learning_rate": [0.05, 0.1],
-            "max_leaf_nodes": [15, 31, 63],
-            "max_iter": [300],
-            "l2_regularization": [0.0, 1.0],
-        }
-    ),
-]
 
 #: EventFeatures given to the HGB: all but those the selection (exactly one
 #: lepton, no taus or photons in the objects) leaves undefined or constant
@@ -165,7 +162,14 @@ SEED_FRACTIONS = (0.0, 0.2, 0.7, 1.0)
 
 #: Defaults of the networks.
 BATCH_SIZE = 128
-SMALL = {"sizes": [300], "n_val": 300, "n_test": 300, "epochs": 3, "shard": 1_000}
+#: ``--small``: these arguments and one seed (``_study.apply_small``).
+SMALL = {
+    "sizes": [300],
+    "n_val": 300,
+    "n_test": 300,
+    "epochs": 3,
+    "shard_events": 1_000,
+}
 
 
 # --------------------------------------------------------------------------
@@ -175,8 +179,9 @@ SMALL = {"sizes": [300], "n_val": 300, "n_test": 300, "epochs": 3, "shard": 1_00
 
 def _shard_seed(seed, split, process, k):
     """An independent generator seed per (base seed, split, process, shard)."""
-    entropy = [seed, SPLITS.index(split), PROCESSES.index(process), k, DATA_VERSION]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    return derived_seed(
+        seed, SPLITS.index(split), PROCESSES.index(process), k, DATA_VERSION
+    )
 
 
 def _process_events(process, split, n, *, seed, cache_dir, shard_events, n_jobs):
@@ -326,17 +331,11 @@ def build_seed(name, *, epochs, seed, npix, weights=None):
     )
 
 
-def tune_hgb(X_train, y_train, X_val, y_val, *, seed):
-    """The ``HGB_GRID`` point with the best validation accuracy, and every score."""
+def tune_event_hgb(X_train, y_train, X_val, y_val, *, seed):
+    """``tune_hgb`` on the ``EventFeatures`` of the events (``HGB_FEATURES``)."""
     features = EventFeatures(features=HGB_FEATURES)
     F_train, F_val = features.fit_transform(X_train), features.transform(X_val)
-    scores = []
-    for params in HGB_GRID:
-        hgb = HistGradientBoostingClassifier(random_state=seed, **params)
-        hgb.fit(F_train, y_train)
-        scores.append((float(hgb.score(F_val, y_val)), params))
-    best = max(scores, key=lambda s: s[0])[1]
-    return best, scores
+    return tune_hgb(F_train, y_train, F_val, y_val, seed=seed)
 
 
 def build(name, *, epochs, seed, args, hgb_params=None):
@@ -379,10 +378,6 @@ def seed_grid_names(fractions=SEED_FRACTIONS, backbones=SEED_BACKBONES):
 # --------------------------------------------------------------------------
 
 
-def accuracy(y, proba):
-    return float(accuracy_score(y, proba.argmax(1)))
-
-
 def macro_auc(y, proba):
     return float(roc_auc_score(y, proba, multi_class="ovr", average="macro"))
 
@@ -398,11 +393,9 @@ def summarise(name, size, y, probas, train_s, rates, *, n_boot, boot_seed):
         "seeds": len(probas),
     }
     row.update(summarise_metrics(METRICS, y, probas, n_boot=n_boot, seed=boot_seed))
-    cms = [confusion_matrix(y, p.argmax(1), normalize="true") for p in probas]
-    row["confusion"] = np.mean(cms, axis=0).round(4).tolist()
+    row["confusion"] = mean_confusion(y, probas)
     row["train_s"] = float(np.mean(train_s))
-    rates = [r for r in rates if r is not None]
-    row["inference_events_per_s"] = float(np.median(rates)) if rates else None
+    row["inference_events_per_s"] = median_or_none(rates)
     row["n_eval"] = len(y)
     return row
 
@@ -462,38 +455,26 @@ def compare(pairs, y, results, *, n_boot, boot_seed):
 
 
 def markdown(rows, diffs, tuning, header):
-    lines = [
-        header,
-        "",
-        "| model | events/class | accuracy | macro AUC | train (s) | events/s |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        rate = r["inference_events_per_s"]
-        lines.append(
-            f"| {r['description']} | {r['n_train_per_class']:,} | "
-            f"{pm(r['accuracy'], r['accuracy_seed_std'], r['accuracy_std'])} | "
-            f"{pm(r['auc'], r['auc_seed_std'], r['auc_std'], 4)} | "
-            f"{r['train_s']:.0f} | {f'{rate:,.0f}' if rate else '-'} |"
-        )
-    lines.append(
-        f"| the seed (its best cell, 360 test images) | 1,200 | "
-        f"{SEED_ACCURACY:.3f} ± 0.021 | - | - | - |"
-    )
-    if diffs:
-        lines += [
-            "",
-            "Paired differences (A - B; ± seeds ± paired bootstrap):",
-            "",
-            "| A | B | events/class | accuracy | macro AUC |",
-            "|---|---|---:|---:|---:|",
+    titles = ["model", "events/class", "accuracy", "macro AUC", "train (s)", "events/s"]
+    cells = [
+        [
+            md(r["description"]),
+            f"{r['n_train_per_class']:,}",
+            pm_metric(r, "accuracy"),
+            pm_metric(r, "auc", 4),
+            f"{r['train_s']:.0f}",
+            cell(r["inference_events_per_s"], ",.0f"),
         ]
-        for d in diffs:
-            lines.append(
-                f"| {d['a']} | {d['b']} | {d['n_train_per_class']:,} | "
-                f"{pm(d['accuracy'], d['accuracy_seed_std'], d['accuracy_std'], 4)}"
-                f" | {pm(d['auc'], d['auc_seed_std'], d['auc_std'], 4)} |"
-            )
+        for r in rows
+    ]
+    seed = ["the seed (its best cell, 360 test images)", "1,200"]
+    cells.append([*seed, f"{SEED_ACCURACY:.3f} ± 0.021", "-", "-", "-"])
+    lines = [header, "", *table(titles, cells)]
+    lines += differences_table(
+        diffs,
+        {"accuracy": "accuracy", "auc": "macro AUC"},
+        by=("events/class", lambda d: f"{d['n_train_per_class']:,}"),
+    )
     if tuning:
         lines += ["", "HGB tuning (validation accuracy per grid point):", ""]
         for size, scores in tuning.items():
@@ -602,13 +583,7 @@ def parse_args(argv=None):
     p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
     args = p.parse_args(argv)
     if args.small:
-        args.sizes, args.n_val, args.n_test = (
-            SMALL["sizes"],
-            SMALL["n_val"],
-            SMALL["n_test"],
-        )
-        args.epochs, args.shard_events = SMALL["epochs"], SMALL["shard"]
-        args.seeds = args.seeds[:1]
+        apply_small(args, SMALL)
         args.seed_grid_size = SMALL["sizes"][0]
     args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
     return args
@@ -642,7 +617,7 @@ def main(argv=None):
     for name, size in plan:
         X_train, y_train = take(X_pool, y_pool, size)
         if name == "hgb" and size not in hgb_params:
-            hgb_params[size], tuning[size] = tune_hgb(
+            hgb_params[size], tuning[size] = tune_event_hgb(
                 X_train, y_train, X_val, y_val, seed=0
             )
         seeds = (
@@ -659,18 +634,17 @@ def main(argv=None):
                 args=args,
                 hgb_params=hgb_params.get(size),
             )
-            start = time.perf_counter()
-            est.fit(X_train, y_train)
-            train_s.append(time.perf_counter() - start)
-            probas.append(est.predict_proba(X_eval))
-            rates.append(
-                inference_rate(est, X_eval, args.timing_repeats)
-                if args.timing_repeats and seed == seeds[0]
-                else None
+            # the inference rate of the first seed only
+            timing = args.timing_repeats if seed == seeds[0] else 0
+            proba, seconds, rate = fit_and_predict(
+                est, X_train, y_train, X_eval, timing
             )
+            probas.append(proba)
+            train_s.append(seconds)
+            rates.append(rate)
             print(
                 f"{name} @ {size}/class, seed {seed}: accuracy "
-                f"{accuracy(y_eval, probas[-1]):.4f}, {train_s[-1]:.0f} s",
+                f"{accuracy(y_eval, proba):.4f}, {seconds:.0f} s",
                 flush=True,
             )
         results[name, size] = probas
@@ -700,26 +674,17 @@ def main(argv=None):
         f"the {args.split} events ({args.n_boot} resamples); {machine()}."
     )
     stem = out / f"events_{args.split}"
-    stem.with_suffix(".md").write_text(markdown(rows, diffs, tuning, header))
-    meta = run_metadata(DATA_VERSION, args)
-    stem.with_suffix(".json").write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "differences": diffs,
-                "hgb_tuning": {str(k): v for k, v in tuning.items()},
-                "meta": meta,
-            },
-            indent=1,
-        )
-    )
-    np.savez_compressed(
-        f"{stem}_probas.npz",
-        y=y_eval,
-        **{f"{n}@{s}": np.stack(p) for (n, s), p in results.items()},
-    )
+    text = markdown(rows, diffs, tuning, header)
+    result = {
+        "rows": rows,
+        "differences": diffs,
+        "hgb_tuning": {str(k): v for k, v in tuning.items()},
+        "meta": run_metadata(DATA_VERSION, args),
+    }
+    probas = {f"{n}@{s}": p for (n, s), p in results.items()}
+    write_outputs(stem, text, result, y_eval, probas)
     plots(rows, f"{stem}_curve.png", f"{stem}_confusion.png", y_eval, results)
-    print(stem.with_suffix(".md").read_text())
+    print(text)
     return 0
 
 

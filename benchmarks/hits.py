@@ -61,9 +61,7 @@ The published run: see ``docs/user_guide/hits_benchmark.rst``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -73,14 +71,29 @@ from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
 )
-from sklearn.metrics import accuracy_score, roc_auc_score, roc_curve
-from sklearn.model_selection import ParameterGrid
+from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import paired_differences, pm, summarise_metrics
-from _timing import inference_rate, machine, run_metadata
+from _stats import paired_differences, pm, pm_metric, summarise_metrics
+from _study import (
+    SPLITS,
+    accuracy,
+    apply_small,
+    cell,
+    derived_seed,
+    differences_table,
+    fit_and_predict,
+    fit_timed,
+    md,
+    median_or_none,
+    seed_line,
+    table,
+    tune_hgb,
+    write_outputs,
+)
+from _timing import machine, run_metadata
 
 import hepclf
 from hepclf import CNNClassifier, EnergyEncoder
@@ -88,7 +101,6 @@ from hepclf.cli import concatenate_padded
 
 #: Class labels (0, 1, 2).
 PROCESSES = ("jpsi_ee", "jpsi_mumu", "pipimumu")
-SPLITS = ("train", "val", "test")
 ENCODINGS = ("binary", "total", "average", "per_hit")
 
 #: Bump when the simulated events change (invalidates the cache).
@@ -101,20 +113,6 @@ SEED_TABLE = {
     "average": {"auc_ee_mumu": 0.85, "auc_jpsi_cont": None},
     "per_hit": {"auc_ee_mumu": "best", "auc_jpsi_cont": None},
 }
-
-#: HistGradientBoosting settings compared on the validation events (the first
-#: is scikit-learn's defaults).
-HGB_GRID = [
-    {"learning_rate": 0.1, "max_leaf_nodes": 31, "max_iter": 100},
-    *ParameterGrid(
-        {
-            "learning_rate": [0.05, 0.1],
-            "max_leaf_nodes": [15, 31, 63],
-            "max_iter": [300],
-            "l2_regularization": [0.0, 1.0],
-        }
-    ),
-]
 
 #: The network kinds a model name starts with (``kind:encoding``), and their geometry.
 GEOMETRIES = {"cnn": "xy", "unrolled": "unrolled", "resnet": "unrolled"}
@@ -135,6 +133,7 @@ CHOICES = {
     "cnn:per_hit@48": {"npix": 48},
     "cnn:per_hit@20ep": {"epochs": 20},
 }
+#: ``--small``: these arguments and one seed (``_study.apply_small``).
 SMALL = {"n_train": 200, "n_val": 150, "n_test": 150, "epochs": 2}
 
 #: Layers counted as "outer" by the hit features (the last axial superlayers,
@@ -148,8 +147,9 @@ OUTER_LAYER = 36
 
 
 def _seed(data_seed, split, process):
-    entropy = [data_seed, SPLITS.index(split), PROCESSES.index(process), DATA_VERSION]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    return derived_seed(
+        data_seed, SPLITS.index(split), PROCESSES.index(process), DATA_VERSION
+    )
 
 
 def simulate(process, split, n, noise, args):
@@ -299,18 +299,6 @@ def hit_features(hits):
     return np.where(np.isfinite(F), F, np.nan)
 
 
-def tune_hgb(F_train, y_train, F_val, y_val, *, seed, regression=False):
-    """The ``HGB_GRID`` point with the best validation score, and every score."""
-    cls = (
-        HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
-    )
-    scores = []
-    for params in HGB_GRID:
-        est = cls(random_state=seed, **params).fit(F_train, y_train)
-        scores.append((float(est.score(F_val, y_val)), params))
-    return max(scores, key=lambda s: s[0])[1], scores
-
-
 # --------------------------------------------------------------------------
 # Models
 # --------------------------------------------------------------------------
@@ -431,10 +419,6 @@ def build_regressor(name, *, seed, hgb_params=None, epochs=None, npix=64):
 # --------------------------------------------------------------------------
 
 
-def accuracy(y, proba):
-    return float(accuracy_score(y, proba.argmax(1)))
-
-
 def auc_ee_mumu(y, proba):
     """J/psi -> ee (positive) vs J/psi -> mumu, on the J/psi events."""
     jpsi = y < 2
@@ -484,43 +468,45 @@ def _seed_column(model, key):
 
 
 def markdown(rows, diffs, regression, tuning, header):
-    lines = [
-        header,
-        "",
-        (
-            "| model | noise | accuracy (3 classes) | AUC ee vs mumu | seed | "
-            "AUC J/psi vs non-res. | seed | train (s) | events/s |"
-        ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        rate = r["inference_events_per_s"]
-        lines.append(
-            f"| {r['model']} | {r['noise']:.0%} | "
-            f"{pm(r['accuracy'], r['accuracy_seed_std'], r['accuracy_std'])} | "
-            f"{pm(r['auc_ee_mumu'], r['auc_ee_mumu_seed_std'], r['auc_ee_mumu_std'])}"
-            f" | {_seed_column(r['model'], 'auc_ee_mumu')} | "
-            f"{pm(r['auc_jpsi_cont'], r['auc_jpsi_cont_seed_std'], r['auc_jpsi_cont_std'], 4)}"
-            f" | {_seed_column(r['model'], 'auc_jpsi_cont')} | {r['train_s']:.0f} | "
-            f"{f'{rate:,.0f}' if rate else '-'} |"
-        )
-    if diffs:
-        lines += [
-            "",
-            "Paired differences (A - B; ± seeds ± paired bootstrap):",
-            "",
-            "| A | B | noise | accuracy | AUC ee vs mumu | AUC J/psi vs non-res. |",
-            "|---|---|---:|---:|---:|---:|",
+    titles = ["model", "noise", "accuracy (3 classes)", "AUC ee vs mumu", "seed"]
+    titles += ["AUC J/psi vs non-res.", "seed", "train (s)", "events/s"]
+    cells = [
+        [
+            md(r["model"]),
+            f"{r['noise']:.0%}",
+            pm_metric(r, "accuracy"),
+            pm_metric(r, "auc_ee_mumu"),
+            _seed_column(r["model"], "auc_ee_mumu"),
+            pm_metric(r, "auc_jpsi_cont", 4),
+            _seed_column(r["model"], "auc_jpsi_cont"),
+            f"{r['train_s']:.0f}",
+            cell(r["inference_events_per_s"], ",.0f"),
         ]
-        for d in diffs:
-            lines.append(
-                f"| {d['a']} | {d['b']} | {d['noise']:.0%} | "
-                + " | ".join(
-                    pm(d[k], d[f"{k}_seed_std"], d[f"{k}_std"], 4) for k in METRICS
-                )
-                + " |"
-            )
+        for r in rows
+    ]
+    lines = [header, "", *table(titles, cells)]
+    lines += differences_table(
+        diffs,
+        {
+            "accuracy": "accuracy",
+            "auc_ee_mumu": "AUC ee vs mumu",
+            "auc_jpsi_cont": "AUC J/psi vs non-res.",
+        },
+        by=("noise", lambda d: f"{d['noise']:.0%}"),
+    )
     if regression:
+        cells = [
+            [
+                md(r["model"]),
+                f"{r['noise']:.0%}",
+                pm(r["std"], r["std_seed_std"], r["std_boot"], 4),
+                pm(r["half68"], r["half68_seed_std"], r["half68_boot"], 4),
+                f"{r['bias']:+.4f}",
+                f"{r['train_s']:.0f}",
+            ]
+            for r in regression
+        ]
+        titles = ["model", "noise", "std", "68 % half-width", "bias", "train (s)"]
         lines += [
             "",
             (
@@ -528,16 +514,8 @@ def markdown(rows, diffs, regression, tuning, header):
                 "pooled over the two leading tracks; ± seeds ± bootstrap):"
             ),
             "",
-            "| model | noise | std | 68 % half-width | bias | train (s) |",
-            "|---|---:|---:|---:|---:|---:|",
+            *table(titles, cells),
         ]
-        for r in regression:
-            lines.append(
-                f"| {r['model']} | {r['noise']:.0%} | "
-                f"{pm(r['std'], r['std_seed_std'], r['std_boot'], 4)} | "
-                f"{pm(r['half68'], r['half68_seed_std'], r['half68_boot'], 4)} | "
-                f"{r['bias']:+.4f} | {r['train_s']:.0f} |"
-            )
     if tuning:
         lines += ["", "HGB tuning (validation score per grid point):", ""]
         for key, scores in tuning.items():
@@ -630,13 +608,7 @@ def parse_args(argv=None):
     p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
     args = p.parse_args(argv)
     if args.small:
-        args.n_train, args.n_val, args.n_test = (
-            SMALL["n_train"],
-            SMALL["n_val"],
-            SMALL["n_test"],
-        )
-        args.epochs = SMALL["epochs"]
-        args.seeds = args.seeds[:1]
+        apply_small(args, SMALL)
         args.n_boot = min(args.n_boot, 20)
         args.timing_repeats = min(args.timing_repeats, 1)
         args.regression_noise = args.noise
@@ -683,12 +655,6 @@ def _split_pair(pair):
     return a, b
 
 
-def _fit(est, X_train, y_train):
-    start = time.perf_counter()
-    est.fit(X_train, y_train)
-    return time.perf_counter() - start
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.threads:
@@ -700,13 +666,13 @@ def main(argv=None):
     results, rows, diffs, regression, tuning = {}, [], [], [], {}
     y_eval = None
     for noise in args.noise:
-        X_train, y_train, p_train = dataset("train", args.n_train, noise, args)
-        X_val, y_val, p_val = dataset("val", args.n_val, noise, args)
-        X_eval, y_eval, p_eval = (
-            (X_val, y_val, p_val)
-            if args.split == "val"
-            else dataset("test", n_eval, noise, args)
+        train = dataset("train", args.n_train, noise, args)
+        val = dataset("val", args.n_val, noise, args)
+        evaluation = (
+            val if args.split == "val" else dataset("test", n_eval, noise, args)
         )
+        (X_train, y_train, _), (X_val, y_val, _) = train, val
+        X_eval, y_eval, _ = evaluation
         print(
             f"noise {noise:.0%}: train {len(y_train):,}, val {len(y_val):,}, "
             f"{args.split} {len(y_eval):,} events",
@@ -722,24 +688,18 @@ def main(argv=None):
             probas, train_s, rates = [], [], []
             for seed in seeds:
                 est = build(name, seed=seed, hgb_params=hgb_params, epochs=args.epochs)
-                seconds = _fit(est, X_train, y_train)
-                train_s.append(seconds)
-                probas.append(est.predict_proba(X_eval))
-                rates.append(
-                    inference_rate(est, X_eval, args.timing_repeats)
-                    if args.timing_repeats and seed == seeds[0]
-                    else None
+                # the inference rate of the first seed only
+                timing = args.timing_repeats if seed == seeds[0] else 0
+                proba, seconds, rate = fit_and_predict(
+                    est, X_train, y_train, X_eval, timing
                 )
+                probas.append(proba)
+                train_s.append(seconds)
+                rates.append(rate)
                 print(
-                    f"  {name}, seed {seed}: "
-                    + ", ".join(
-                        f"{k} {m(y_eval, probas[-1]):.4f}" for k, m in METRICS.items()
-                    )
-                    + f", {seconds:.0f} s",
-                    flush=True,
+                    seed_line(name, seed, METRICS, y_eval, proba, seconds), flush=True
                 )
             results[name, noise] = probas
-            rates = [r for r in rates if r is not None]
             rows.append(
                 score_row(
                     name,
@@ -747,7 +707,7 @@ def main(argv=None):
                     y_eval,
                     probas,
                     train_s=float(np.mean(train_s)),
-                    rate=float(np.median(rates)) if rates else None,
+                    rate=median_or_none(rates),
                     n_boot=args.n_boot,
                 )
             )
@@ -772,20 +732,7 @@ def main(argv=None):
                 )
                 diffs.append(d)
         if args.regression and noise in args.regression_noise:
-            regression += run_regression(
-                noise,
-                X_train,
-                y_train,
-                p_train,
-                X_val,
-                y_val,
-                p_val,
-                X_eval,
-                y_eval,
-                p_eval,
-                args,
-                tuning,
-            )
+            regression += run_regression(noise, train, val, evaluation, args, tuning)
 
     header = (
         f"## Drift-chamber events, {args.split} split\n\n"
@@ -795,53 +742,42 @@ def main(argv=None):
         f"({args.n_boot} resamples); {machine()}."
     )
     stem = out / f"hits_{args.split}"
-    stem.with_suffix(".md").write_text(
-        markdown(rows, diffs, regression, tuning, header)
-    )
-    meta = run_metadata(DATA_VERSION, args)
-    stem.with_suffix(".json").write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "differences": diffs,
-                "regression": regression,
-                "hgb_tuning": tuning,
-                "meta": meta,
-            },
-            indent=1,
-        )
-    )
-    np.savez_compressed(
-        f"{stem}_probas.npz",
-        y=y_eval,
-        **{f"{n}@{nz:g}": np.stack(p) for (n, nz), p in results.items()},
-    )
+    text = markdown(rows, diffs, regression, tuning, header)
+    result = {
+        "rows": rows,
+        "differences": diffs,
+        "regression": regression,
+        "hgb_tuning": tuning,
+        "meta": run_metadata(DATA_VERSION, args),
+    }
+    probas = {f"{n}@{nz:g}": p for (n, nz), p in results.items()}
+    write_outputs(stem, text, result, y_eval, probas)
     plot_roc(y_eval, results, f"{stem}_roc.png", args.noise[0])
-    print(stem.with_suffix(".md").read_text())
+    print(text)
     return 0
 
 
-def run_regression(
-    noise,
-    X_train,
-    y_train,
-    p_train,
-    X_val,
-    y_val,
-    p_val,
-    X_eval,
-    y_eval,
-    p_eval,
-    args,
-    tuning,
-):
-    """Leading-track pT of the non-resonant events: CNNRegressor vs HGB."""
-    mumu = PROCESSES.index("pipimumu")
-    Xt, pt = X_train[y_train == mumu], p_train[y_train == mumu]
-    Xv, pv = X_val[y_val == mumu], p_val[y_val == mumu]
-    Xe, pe = X_eval[y_eval == mumu], p_eval[y_eval == mumu]
+def _non_resonant(X, y, momenta):
+    """The hits and leading-track pT of a split's non-resonant events."""
+    keep = y == PROCESSES.index("pipimumu")
+    return X[keep], momenta[keep]
+
+
+def run_regression(noise, train, val, evaluation, args, tuning):
+    """Leading-track pT of the non-resonant events: CNNRegressor vs HGB.
+
+    ``train``, ``val`` and ``evaluation`` are the splits' ``dataset``:
+    ``(hits, labels, momenta)``.
+    """
+    (Xt, pt), (Xv, pv) = _non_resonant(*train), _non_resonant(*val)
+    Xe, pe = _non_resonant(*evaluation)
     params, scores = tune_hgb(
-        hit_features(Xt), pt[:, 0], hit_features(Xv), pv[:, 0], seed=0, regression=True
+        hit_features(Xt),
+        pt[:, 0],
+        hit_features(Xv),
+        pv[:, 0],
+        seed=0,
+        estimator=HistGradientBoostingRegressor,
     )
     tuning[f"regressor, noise {noise:.0%}"] = scores
     out = []
@@ -856,9 +792,7 @@ def run_regression(
                 epochs=args.epochs,
                 npix=args.regression_npix,
             )
-            start = time.perf_counter()
-            est.fit(Xt, pt.astype(np.float32))
-            train_s.append(time.perf_counter() - start)
+            train_s.append(fit_timed(est, Xt, pt.astype(np.float32)))
             pred = est.predict(Xe)
             values.append(resolution(pe, pred))
             boots.append(_bootstrap_resolution(pe, pred, n_boot=args.n_boot, seed=0))

@@ -68,9 +68,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -78,21 +76,34 @@ import pandas as pd
 import torch
 from scipy import ndimage
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import accuracy_score, confusion_matrix
-from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from skorch.callbacks import LRScheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import of_seed, paired_differences, pm, summarise_metrics
-from _timing import inference_rate, machine, run_metadata
+from _stats import of_seed, paired_differences, pm_metric, summarise_metrics
+from _study import (
+    SPLITS,
+    accuracy,
+    apply_small,
+    cell,
+    derived_seed,
+    differences_table,
+    fit_and_predict,
+    md,
+    mean_confusion,
+    median_or_none,
+    seed_line,
+    table,
+    tune_hgb,
+    write_outputs,
+)
+from _timing import machine, run_metadata
 
 import hepclf
 from hepclf import CNNClassifier
 from hepclf.datasets._particles import PARTICLE_CLASSES
 
-SPLITS = ("train", "val", "test")
 CONFIGS = {
     "4class": {
         "classes": ("electron", "muon", "photon", "proton"),
@@ -112,18 +123,6 @@ REFERENCE = {
 }
 #: Bump when the simulated images change (invalidates the cache).
 DATA_VERSION = 1
-
-HGB_GRID = [
-    {"learning_rate": 0.1, "max_leaf_nodes": 31, "max_iter": 100},
-    *ParameterGrid(
-        {
-            "learning_rate": [0.05, 0.1],
-            "max_leaf_nodes": [15, 31, 63],
-            "max_iter": [300],
-            "l2_regularization": [0.0, 1.0],
-        }
-    ),
-]
 
 #: Network settings per model: registered module, optimiser learning rate,
 #: batch size, cosine schedule, module parameters.
@@ -147,6 +146,7 @@ NETWORKS = {
     "vgg": ("vgg", 1e-3, 64, False, {}),
     "inception": ("inception", 1e-3, 64, False, {}),
 }
+#: ``--small``: these arguments and one seed (``_study.apply_small``).
 SMALL = {"n_train": 40, "n_val": 20, "n_test": 20, "epochs": 2, "npix": 32}
 
 
@@ -156,13 +156,9 @@ SMALL = {"n_train": 40, "n_val": 20, "n_test": 20, "epochs": 2, "npix": 32}
 
 
 def _seed(data_seed, split, config):
-    entropy = [
-        data_seed,
-        SPLITS.index(split),
-        list(CONFIGS).index(config),
-        DATA_VERSION,
-    ]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    return derived_seed(
+        data_seed, SPLITS.index(split), list(CONFIGS).index(config), DATA_VERSION
+    )
 
 
 def simulate(split, n_per_class, args):
@@ -262,14 +258,6 @@ def image_features(images, pixel_size=0.5):
     return pd.DataFrame(rows, columns=list(IMAGE_FEATURES)).to_numpy(np.float64)
 
 
-def tune_hgb(F_train, y_train, F_val, y_val, *, seed):
-    scores = []
-    for params in HGB_GRID:
-        est = HistGradientBoostingClassifier(random_state=seed, **params)
-        scores.append((float(est.fit(F_train, y_train).score(F_val, y_val)), params))
-    return max(scores, key=lambda s: s[0])[1], scores
-
-
 # --------------------------------------------------------------------------
 # Models
 # --------------------------------------------------------------------------
@@ -335,10 +323,6 @@ def build(name, *, seed, epochs, device="cpu", hgb_params=None, pixel_size=0.5):
 # --------------------------------------------------------------------------
 
 
-def accuracy(y, proba):
-    return float(accuracy_score(y, proba.argmax(1)))
-
-
 def electron_photon(y, proba, electron=0, photon=2):
     """Accuracy on electron and photon images, deciding between those two."""
     keep = np.isin(y, (electron, photon))
@@ -353,8 +337,7 @@ def score_row(name, y, probas, info, classes, *, n_boot, train_s, inference_per_
     """A table row: metrics over seeds, the confusion matrix, binned accuracies."""
     row = {"model": name, "seeds": len(probas), "n_eval": len(y)}
     row.update(summarise_metrics(METRICS, y, probas, n_boot=n_boot, seed=0))
-    cms = [confusion_matrix(y, p.argmax(1), normalize="true") for p in probas]
-    row["confusion"] = np.mean(cms, axis=0).round(4).tolist()
+    row["confusion"] = mean_confusion(y, probas)
     mean = np.mean(probas, axis=0)
     row["vs_gap"] = binned_accuracy(
         y, mean, info, "projected_gap", [0, 1, 2, 5, 10, 20, 50, 1e3], classes
@@ -608,45 +591,23 @@ def explain(est, X, y, proba, info, classes, pixel_size, stem, n_images, n_steps
     return result
 
 
-def _md(name):
-    """A model name in a markdown table (a blend's weights are not emphasis)."""
-    return name.replace("*", r"\*")
-
-
 def markdown(rows, diffs, header, classes, explained=None, unambiguous=None):
-    eff = " | ".join(f"{c} eff." for c in classes)
-    lines = [
-        header,
-        "",
-        f"| model | accuracy | e vs gamma | {eff} | train (s) | images/s |",
-        "|---|---:|---:|" + "---:|" * len(classes) + "---:|---:|",
-    ]
-    for r in rows:
-        rate, train = r["inference_per_s"], r["train_s"]
-        effs = " | ".join(f"{v:.3f}" for v in np.diag(r["confusion"]))
-        lines.append(
-            f"| {_md(r['model'])} | "
-            f"{pm(r['accuracy'], r['accuracy_seed_std'], r['accuracy_std'])} | "
-            f"{pm(r['electron_photon'], r['electron_photon_seed_std'], r['electron_photon_std'])}"
-            f" | {effs} | {'-' if train is None else f'{train:.0f}'}"
-            f" | {f'{rate:,.0f}' if rate else '-'} |"
-        )
-    if diffs:
-        lines += [
-            "",
-            "Paired differences (A - B; ± seeds ± paired bootstrap):",
-            "",
-            "| A | B | accuracy | e vs gamma |",
-            "|---|---|---:|---:|",
+    titles = ["model", "accuracy", "e vs gamma", *(f"{c} eff." for c in classes)]
+    cells = [
+        [
+            md(r["model"]),
+            pm_metric(r, "accuracy"),
+            pm_metric(r, "electron_photon"),
+            *(f"{v:.3f}" for v in np.diag(r["confusion"])),
+            cell(r["train_s"], ".0f"),
+            cell(r["inference_per_s"], ",.0f"),
         ]
-        for d in diffs:
-            lines.append(
-                f"| {_md(d['a'])} | {_md(d['b'])} | "
-                + " | ".join(
-                    pm(d[k], d[f"{k}_seed_std"], d[f"{k}_std"], 4) for k in METRICS
-                )
-                + " |"
-            )
+        for r in rows
+    ]
+    lines = [header, "", *table([*titles, "train (s)", "images/s"], cells)]
+    lines += differences_table(
+        diffs, {"accuracy": "accuracy", "electron_photon": "e vs gamma"}
+    )
     lines += _binned_tables(rows)
     if unambiguous:
         lines += _unambiguous_table(unambiguous, classes)
@@ -664,15 +625,13 @@ def _binned_tables(rows):
     ):
         edges = rows[0][key]["edges"]
         bins = [f"{lo:g}-{hi:g}" for lo, hi in itertools.pairwise(edges)]
+        cells = [
+            [md(r["model"]), name, *map(cell, r[key].get(name, []))]
+            for r in rows
+            for name in names
+        ]
         lines += ["", f"{what} (the mean probability over seeds):", ""]
-        lines += ["| model | class | " + " | ".join(bins) + " |"]
-        lines += ["|---|---|" + "---:|" * len(bins)]
-        for r in rows:
-            for name in names:
-                cells = ["-" if v is None else f"{v:.3f}" for v in r[key].get(name, [])]
-                lines.append(
-                    f"| {_md(r['model'])} | {name} | " + " | ".join(cells) + " |"
-                )
+        lines += table(["model", "class", *bins], cells, left=2)
     return lines
 
 
@@ -682,27 +641,32 @@ def _unambiguous_table(unambiguous, classes):
     flagged = ", ".join(
         f"{c} {v:.0%}" for c, v in zip(classes, first["ambiguous_share"], strict=True)
     )
-    eff = " | ".join(f"{c} eff." for c in classes)
-    lines = [
+    cells = [
+        [md(name), pm_metric(u, "accuracy"), *map(cell, u["efficiency"])]
+        for name, u in unambiguous.items()
+    ]
+    return [
         "",
         (
             f"On the {first['kept']:.1%} of the images whose label is not ambiguous "
             f"(flagged by the simulator: {flagged}; ± seeds ± bootstrap):"
         ),
         "",
-        f"| model | accuracy | {eff} |",
-        "|---|---:|" + "---:|" * len(classes),
+        *table(["model", "accuracy", *(f"{c} eff." for c in classes)], cells),
     ]
-    for name, u in unambiguous.items():
-        effs = " | ".join("-" if v is None else f"{v:.3f}" for v in u["efficiency"])
-        acc = pm(u["accuracy"], u["accuracy_seed_std"], u["accuracy_std"])
-        lines.append(f"| {_md(name)} | {acc} | {effs} |")
-    return lines
 
 
 def _explain_table(explained):
     model, result = explained
-    lines = [
+    shares = ("start", "start_charge", "vertex", "vertex_area")
+    cells = [
+        [*key.split("/"), str(v["n"]), *(cell(v[k]) for k in shares)]
+        for key, v in result.items()
+        if isinstance(v, dict)
+    ]
+    titles = ["attribution", "class", "prediction", "n", "at start"]
+    titles += ["charge at start", "at vertex", "area at vertex"]
+    return [
         "",
         (
             f"Where {model} looks (seed {result['seed']}; the first "
@@ -713,24 +677,8 @@ def _explain_table(explained):
             "vertex):"
         ),
         "",
-        (
-            "| attribution | class | prediction | n | at start | charge at start "
-            "| at vertex | area at vertex |"
-        ),
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        *table(titles, cells, left=3),
     ]
-    for key, v in result.items():
-        if not isinstance(v, dict):
-            continue
-        method, name, tag = key.split("/")
-        cells = [
-            "-" if v[k] is None else f"{v[k]:.3f}"
-            for k in ("start", "start_charge", "vertex", "vertex_area")
-        ]
-        lines.append(
-            f"| {method} | {name} | {tag} | {v['n']} | " + " | ".join(cells) + " |"
-        )
-    return lines
 
 
 def load_reused(paths, y_eval):
@@ -805,13 +753,7 @@ def parse_args(argv=None):
     p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
     args = p.parse_args(argv)
     if args.small:
-        args.n_train, args.n_val, args.n_test = (
-            SMALL["n_train"],
-            SMALL["n_val"],
-            SMALL["n_test"],
-        )
-        args.epochs, args.npix = SMALL["epochs"], SMALL["npix"]
-        args.seeds = args.seeds[:1]
+        apply_small(args, SMALL)
         args.n_boot = min(args.n_boot, 20)
         args.timing_repeats = min(args.timing_repeats, 1)
         args.n_explain = min(args.n_explain, 5)
@@ -879,15 +821,14 @@ def main(argv=None):
                 hgb_params=hgb_params.get(name),
                 pixel_size=pixel_size,
             )
-            start = time.perf_counter()
-            est.fit(X_train, y_train)
-            train_s.append(time.perf_counter() - start)
-            probas.append(est.predict_proba(X_eval))
-            rates.append(
-                inference_rate(est, X_eval, args.timing_repeats)
-                if args.timing_repeats and seed == seeds[0]
-                else None
+            # the inference rate of the first seed only
+            timing = args.timing_repeats if seed == seeds[0] else 0
+            proba, seconds, rate = fit_and_predict(
+                est, X_train, y_train, X_eval, timing
             )
+            probas.append(proba)
+            train_s.append(seconds)
+            rates.append(rate)
             if name == args.explain and seed == seeds[0]:
                 explained = (
                     name,
@@ -906,16 +847,8 @@ def main(argv=None):
                         ),
                     },
                 )
-            print(
-                f"  {name}, seed {seed}: "
-                + ", ".join(
-                    f"{k} {m(y_eval, probas[-1]):.4f}" for k, m in METRICS.items()
-                )
-                + f", {train_s[-1]:.0f} s",
-                flush=True,
-            )
+            print(seed_line(name, seed, METRICS, y_eval, proba, seconds), flush=True)
         results[name] = probas
-        rates = [r for r in rates if r is not None]
         rows.append(
             score_row(
                 name,
@@ -925,7 +858,7 @@ def main(argv=None):
                 classes,
                 n_boot=args.n_boot,
                 train_s=float(np.mean(train_s)),
-                inference_per_s=float(np.median(rates)) if rates else None,
+                inference_per_s=median_or_none(rates),
             )
         )
     known = {**reused, **results}
@@ -981,29 +914,19 @@ def main(argv=None):
         + ", ".join(f"{v:.3f} ({k})" for k, v in bound.items())
         + "; the images do not show the vertex."
     )
-    stem.with_suffix(".md").write_text(
-        markdown(rows, diffs, header, classes, explained, unambiguous)
-    )
-    meta = run_metadata(DATA_VERSION, args)
-    stem.with_suffix(".json").write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "differences": diffs,
-                "gap_only_bound": bound,
-                "unambiguous": unambiguous,
-                "explained": explained,
-                "hgb_tuning": tuning,
-                "reused": {n: len(p) for n, p in reused.items()},
-                "meta": meta,
-            },
-            indent=1,
-        )
-    )
-    np.savez_compressed(
-        f"{stem}_probas.npz", y=y_eval, **{n: np.stack(p) for n, p in results.items()}
-    )
-    print(stem.with_suffix(".md").read_text())
+    text = markdown(rows, diffs, header, classes, explained, unambiguous)
+    result = {
+        "rows": rows,
+        "differences": diffs,
+        "gap_only_bound": bound,
+        "unambiguous": unambiguous,
+        "explained": explained,
+        "hgb_tuning": tuning,
+        "reused": {n: len(p) for n, p in reused.items()},
+        "meta": run_metadata(DATA_VERSION, args),
+    }
+    write_outputs(stem, text, result, y_eval, results)
+    print(text)
     return 0
 
 

@@ -271,3 +271,60 @@ def test_fused_floor_pass_reads_each_row_and_writes_its_sum():
     flat = np.ones(7, dtype=np.float32)
     write(flat, 3)
     assert not flat.any()
+
+
+def test_floor_builds_the_passes_of_its_inputs_and_outputs(capsys):
+    pytest.importorskip("numba")
+    timing = _load_script("_timing")
+    X = np.ones((4, 3, 2), np.float32)
+    outputs = {"a": np.zeros((4, 1, 2, 2), np.float32)}
+    outputs["bb"] = np.zeros((4, 2, 2, 2), np.float32)
+    floor = timing.Floor(X, outputs, [1, 2], item="event")
+    # the shared input's passes first, then each output's write and fused pass
+    assert [key[:3] for key in floor.passes] == [
+        ("read", None, 1),
+        ("write", "a", 1),
+        ("write", "bb", 1),
+        *(
+            key
+            for threads in (1, 2)
+            for key in [
+                ("read", None, threads),
+                ("write", "a", threads),
+                ("fused", "a", threads),
+                ("write", "bb", threads),
+                ("fused", "bb", threads),
+            ]
+        ),
+    ]
+    assert floor.passes["fused", "bb", 2, "numba per event: sum, write it"][0] == (
+        X.nbytes + outputs["bb"].nbytes
+    )
+    # named inputs, one output: each input's reads (and fused pass), the write last
+    jets = {"p": X, "q": 2 * X}
+    floor_jets = timing.Floor(jets, outputs["a"], [1], item="jet", numpy_max=True)
+    assert [key[:2] + key[3:] for key in floor_jets.passes] == [
+        ("read", "p", "NumPy sum"),
+        ("read", "p", "NumPy max"),
+        ("read", "q", "NumPy sum"),
+        ("read", "q", "NumPy max"),
+        ("write", None, "NumPy out.fill(0)"),
+        ("read", "p", "numba sum"),
+        ("fused", "p", "numba per jet: sum, write it"),
+        ("read", "q", "numba sum"),
+        ("fused", "q", "numba per jet: sum, write it"),
+        ("write", None, "numba loop writing zeros"),
+    ]
+    # every pass and new array 1 ms: a fused pass (1 ms) beats read + write (2 ms)
+    median = dict.fromkeys(floor.timed(), 1e-3)
+    assert floor.report(median, widths=(12, 32)) == dict.fromkeys(
+        [("a", 1), ("a", 2), ("bb", 1), ("bb", 2)], 1e-3
+    )
+    out = capsys.readouterr().out
+    assert "  (a new bb output array, np.empty then fill(0)" in out
+    assert (
+        "Floor (fastest read + write or fused pass, at most that many threads):" in out
+    )
+    assert re.search(
+        r"^  bb  2 thr: [\d.]+ MB in 1\.00 ms = .*, 4,000 events/s$", out, re.MULTILINE
+    )

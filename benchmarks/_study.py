@@ -1,0 +1,197 @@
+"""What the studies (``events.py``, ``hits.py``, ``particles.py``) share.
+
+* data and command line: ``SPLITS``, ``derived_seed`` (an independent
+  generator seed per split, process, ...) and ``apply_small`` (``--small``);
+* the boosted-tree baseline: ``HGB_GRID`` and ``tune_hgb``;
+* training: ``fit_timed``, ``fit_and_predict`` (probabilities, training time
+  and inference rate of one seed), ``median_or_none`` and ``seed_line`` (the
+  progress line of a seed);
+* scoring: ``accuracy`` and ``mean_confusion``;
+* output: ``md`` (a model name in markdown), ``cell``, ``table`` and
+  ``differences_table`` (markdown tables), ``write_outputs`` (the
+  ``.md``, ``.json`` and ``_probas.npz`` files).
+
+Their uncertainties are in ``_stats.py``, the machine and timing helpers in
+``_timing.py``; the scripts import all three with their own folder on
+``sys.path``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+from _stats import pm_metric
+from _timing import inference_rate
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import accuracy_score, confusion_matrix
+from sklearn.model_selection import ParameterGrid
+
+SPLITS = ("train", "val", "test")
+
+#: HistGradientBoosting settings compared on the validation sample (the first
+#: is scikit-learn's defaults).
+HGB_GRID = [
+    {"learning_rate": 0.1, "max_leaf_nodes": 31, "max_iter": 100},
+    *ParameterGrid(
+        {
+            "learning_rate": [0.05, 0.1],
+            "max_leaf_nodes": [15, 31, 63],
+            "max_iter": [300],
+            "l2_regularization": [0.0, 1.0],
+        }
+    ),
+]
+
+
+# --------------------------------------------------------------------------
+# Data and command line
+# --------------------------------------------------------------------------
+
+
+def derived_seed(*entropy):
+    """A generator seed drawn from ``entropy`` (ints): one per distinct tuple."""
+    return int(np.random.SeedSequence(list(entropy)).generate_state(1)[0])
+
+
+def apply_small(args, small):
+    """``--small``: the study's ``SMALL`` settings (argument names) and one seed."""
+    vars(args).update(small)
+    args.seeds = args.seeds[:1]
+
+
+# --------------------------------------------------------------------------
+# The baseline and training
+# --------------------------------------------------------------------------
+
+
+def tune_hgb(
+    F_train, y_train, F_val, y_val, *, seed, estimator=HistGradientBoostingClassifier
+):
+    """The ``HGB_GRID`` point with the best validation score, and every score.
+
+    ``estimator`` is the HistGradientBoosting class (the regressor for a
+    regression); the score is its ``score`` (accuracy, R^2). Returns ``(params,
+    [(score, params), ...])``.
+    """
+    scores = []
+    for params in HGB_GRID:
+        est = estimator(random_state=seed, **params).fit(F_train, y_train)
+        scores.append((float(est.score(F_val, y_val)), params))
+    return max(scores, key=lambda s: s[0])[1], scores
+
+
+def fit_timed(est, X, y):
+    """Fit ``est``; the wall-clock seconds it took."""
+    start = time.perf_counter()
+    est.fit(X, y)
+    return time.perf_counter() - start
+
+
+def fit_and_predict(est, X_train, y_train, X_eval, timing_repeats):
+    """Fit ``est`` and predict ``X_eval``: ``(proba, train_s, rate)``.
+
+    ``rate`` is the inference rate (samples per second, ``inference_rate``
+    over ``timing_repeats`` passes), None when ``timing_repeats`` is 0.
+    """
+    train_s = fit_timed(est, X_train, y_train)
+    proba = est.predict_proba(X_eval)
+    rate = inference_rate(est, X_eval, timing_repeats) if timing_repeats else None
+    return proba, train_s, rate
+
+
+def median_or_none(values):
+    """The median of the values that are not None (None when there are none)."""
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
+def seed_line(name, seed, metrics, y, proba, train_s):
+    """A seed's progress line: ``  <name>, seed <seed>: <metric> <value>, ... s``."""
+    scores = ", ".join(f"{k} {metric(y, proba):.4f}" for k, metric in metrics.items())
+    return f"  {name}, seed {seed}: {scores}, {train_s:.0f} s"
+
+
+# --------------------------------------------------------------------------
+# Scoring
+# --------------------------------------------------------------------------
+
+
+def accuracy(y, proba):
+    """The accuracy of the most probable class."""
+    return float(accuracy_score(y, proba.argmax(1)))
+
+
+def mean_confusion(y, probas):
+    """The confusion matrix normalised per true class, mean over seeds (4 digits)."""
+    cms = [confusion_matrix(y, p.argmax(1), normalize="true") for p in probas]
+    return np.mean(cms, axis=0).round(4).tolist()
+
+
+# --------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------
+
+
+def md(name):
+    """A model name in a markdown table (a blend's weights are not emphasis)."""
+    return name.replace("*", r"\*")
+
+
+def cell(value, spec=".3f"):
+    """A table cell: ``value`` formatted with ``spec``, ``-`` for None."""
+    return "-" if value is None else format(value, spec)
+
+
+def table(titles, rows, *, left=1):
+    """The lines of a markdown table: ``titles``, then ``rows`` (lists of cells).
+
+    The first ``left`` columns (names) are left-aligned, the others (numbers)
+    right-aligned.
+    """
+    return [
+        "| " + " | ".join(titles) + " |",
+        "|" + "---|" * left + "---:|" * (len(titles) - left),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def differences_table(diffs, metrics, by=None):
+    """The paired differences A - B as markdown lines (none without any).
+
+    ``metrics`` maps the rows' metric keys to their column titles (cells:
+    value ± seeds ± paired bootstrap, 4 digits); ``by`` is an optional column
+    between B and the metrics: ``(title, cell)``, ``cell(row)`` its text.
+    """
+    if not diffs:
+        return []
+    titles = ["A", "B", *([by[0]] if by else []), *metrics.values()]
+    rows = [
+        [
+            md(d["a"]),
+            md(d["b"]),
+            *([by[1](d)] if by else []),
+            *(pm_metric(d, k, 4) for k in metrics),
+        ]
+        for d in diffs
+    ]
+    return [
+        "",
+        "Paired differences (A - B; ± seeds ± paired bootstrap):",
+        "",
+        *table(titles, rows, left=2),
+    ]
+
+
+def write_outputs(stem, text, result, y, probas):
+    """Write ``<stem>.md`` (``text``), ``<stem>.json`` and ``<stem>_probas.npz``.
+
+    ``result`` is what the JSON holds; the npz holds the labels ``y`` and, per
+    key of ``probas``, the probabilities of every seed stacked.
+    """
+    stem.with_suffix(".md").write_text(text)
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
+    np.savez_compressed(
+        f"{stem}_probas.npz", y=y, **{k: np.stack(p) for k, p in probas.items()}
+    )

@@ -1,0 +1,106 @@
+"""What the studies share (benchmarks/_study.py): tables, seeds, training, files."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.dummy import DummyClassifier
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def study():
+    # _study imports _stats and _timing from its own folder, as the scripts do
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_study", BENCHMARKS / "_study.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+def test_table_aligns_names_left_and_numbers_right(study):
+    lines = study.table(["model", "class", "acc"], [["a\\*b", "e", "0.5"]], left=2)
+    assert lines == ["| model | class | acc |", "|---|---|---:|", "| a\\*b | e | 0.5 |"]
+    assert study.md("0.3*hgb+0.7*cnn") == "0.3\\*hgb+0.7\\*cnn"
+    assert [study.cell(None), study.cell(0.25), study.cell(1234.5, ",.0f")] == [
+        "-",
+        "0.250",
+        "1,234",
+    ]
+
+
+def test_differences_table(study):
+    assert study.differences_table([], {"accuracy": "accuracy"}) == []
+    diff = {"a": "x*y", "b": "hgb", "noise": 0.1, "seeds": 1}
+    diff.update(accuracy=0.01234, accuracy_seed_std=None, accuracy_std=0.002)
+    lines = study.differences_table(
+        [diff], {"accuracy": "acc."}, by=("noise", lambda d: f"{d['noise']:.0%}")
+    )
+    assert lines[:2] == ["", "Paired differences (A - B; ± seeds ± paired bootstrap):"]
+    assert lines[3:] == [
+        "| A | B | noise | acc. |",
+        "|---|---|---:|---:|",
+        "| x\\*y | hgb | 10% | 0.0123 ± 0.0020 |",
+    ]
+
+
+def test_derived_seeds_and_small_settings(study):
+    assert study.derived_seed(0, 1, 2) == study.derived_seed(0, 1, 2)
+    assert len({study.derived_seed(0, s, p) for s in range(3) for p in range(3)}) == 9
+    args = argparse.Namespace(n_train=1000, epochs=20, seeds=[0, 1, 2], split="val")
+    study.apply_small(args, {"n_train": 40, "epochs": 2})
+    assert vars(args) == {"n_train": 40, "epochs": 2, "seeds": [0], "split": "val"}
+
+
+def test_fit_and_predict_times_the_first_seed_only(study):
+    X, y = np.zeros((6, 2)), np.array([0, 0, 0, 1, 1, 2])
+    est = DummyClassifier(strategy="prior")
+    proba, train_s, rate = study.fit_and_predict(est, X, y, X[:4], 2)
+    np.testing.assert_allclose(proba, [[0.5, 2 / 6, 1 / 6]] * 4)
+    assert train_s >= 0
+    assert rate > 0
+    assert study.fit_and_predict(est, X, y, X, 0)[2] is None
+    assert study.median_or_none([None, 3.0, 1.0]) == 2.0
+    assert study.median_or_none([None]) is None
+    assert study.accuracy(y, proba[[0, 1, 2, 3, 3, 3]]) == 0.5
+    assert study.seed_line("m", 1, {"acc": lambda y, p: 0.5}, y, proba, 2.4) == (
+        "  m, seed 1: acc 0.5000, 2 s"
+    )
+
+
+def test_mean_confusion_averages_the_seeds(study):
+    y = np.array([0, 0, 1, 1])
+    right, wrong = np.eye(2)[y], np.eye(2)[[0, 1, 1, 1]]
+    assert study.mean_confusion(y, [right, wrong]) == [[0.75, 0.25], [0.0, 1.0]]
+
+
+def test_tune_hgb_keeps_every_score_and_the_best(study):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = (X[:, 0] > 0).astype(int)
+    best, scores = study.tune_hgb(X[:80], y[:80], X[80:], y[80:], seed=0)
+    assert [p for _, p in scores] == study.HGB_GRID
+    assert best == max(scores, key=lambda s: s[0])[1]
+
+
+def test_write_outputs(study, tmp_path):
+    stem = tmp_path / "study_val"
+    probas = {"m@1": [np.full((3, 2), 0.5)] * 2}
+    study.write_outputs(stem, "# table\n", {"rows": []}, np.arange(3), probas)
+    assert (tmp_path / "study_val.md").read_text() == "# table\n"
+    assert json.loads((tmp_path / "study_val.json").read_text()) == {"rows": []}
+    with np.load(tmp_path / "study_val_probas.npz") as saved:
+        assert saved["m@1"].shape == (2, 3, 2)
+        np.testing.assert_array_equal(saved["y"], [0, 1, 2])
