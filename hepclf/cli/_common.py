@@ -195,14 +195,14 @@ def plot_confusion(y, proba, classes, path):
 def save_demo(model, out, y_test, proba):
     """Save the demo's model and confusion plot in the directory ``out``.
 
-    Prints their paths; the plot is left out without matplotlib.
+    Prints each path once written; the plot is left out without matplotlib.
     """
     import joblib
 
     model_path = out / "model.joblib"
     joblib.dump(model, model_path)
-    plot_path = plot_confusion(y_test, proba, model.classes_, out / "confusion.png")
     print(f"\nsaved model: {model_path}")
+    plot_path = plot_confusion(y_test, proba, model.classes_, out / "confusion.png")
     if plot_path:
         print(f"confusion plot: {plot_path}")
 
@@ -229,9 +229,9 @@ def evaluate_saved(args, read, *, noun, samples="events", extra=None):
     """Run ``hepclf evaluate KIND`` for a multi-class kind.
 
     Loads ``args.model``, reads ``args.data`` with ``read`` (it returns
-    ``X, y``), prints :func:`report` (counting ``samples``), then ``extra(y, proba, classes)`` if
-    given, writes the confusion matrix to ``args.plot`` if given and returns
-    the exit status.
+    ``X, y``), prints :func:`report` (counting ``samples``), then
+    ``extra(y, proba, classes)`` if given, writes the confusion matrix to
+    ``args.plot`` if given and returns the exit status.
     """
     import joblib
 

@@ -21,7 +21,7 @@ from . import (
 from ._common import (
     evaluate_saved,
     fit_demo,
-    plot_confusion,
+    save_demo,
     small_cnn,
     train_and_save,
 )
@@ -83,8 +83,6 @@ def _explain(clf, X, y, out):
 
 def demo(args):
     """Train the demo classifier on the bundled sample and evaluate it."""
-    import joblib
-
     from hepclf.datasets import load_particle_sample
 
     out = Path(args.output_dir)
@@ -99,12 +97,7 @@ def demo(args):
         title="test-set performance of CNNClassifier",
         samples="images",
     )
-    model_path = out / "model.joblib"
-    joblib.dump(clf, model_path)
-    print(f"\nsaved model: {model_path}")
-    plot_path = plot_confusion(y_test, proba, clf.classes_, out / "confusion.png")
-    if plot_path:
-        print(f"confusion plot: {plot_path}")
+    save_demo(clf, out, y_test, proba)
     for path in _explain(clf, X_test, y_test, out):
         print(f"plot: {path}")
     return 0
