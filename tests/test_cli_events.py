@@ -117,7 +117,10 @@ def test_train_and_evaluate_events_commands(class_files, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["train", "events", "ttbar.root"], "expected LABEL=FILES"),
+        (
+            ["train", "events", "ttbar.root"],
+            "expected LABEL=FILES (e.g. ttbar='ttbar/*.root'), got 'ttbar.root'",
+        ),
         (["train", "events", "a=x.root", "a=y.root"], "a class is given twice"),
     ],
 )

@@ -72,4 +72,6 @@ def test_train_and_evaluate_on_text_and_csv_files(tmp_path, capsys):
 def test_bad_class_argument_is_a_usage_error(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "hits", "jpsi_ee"])
-    assert "LABEL=FILES" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "expected LABEL=FILES (e.g. jpsi_ee=jpsi_ee.dat), got 'jpsi_ee'" in err
+    assert "ttbar" not in err  # the example is the hits kind's, not the events'

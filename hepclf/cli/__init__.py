@@ -123,14 +123,23 @@ def add_seed_and_jobs(parser):
     )
 
 
-def class_files(spec):
-    """Split a ``LABEL=FILES`` argument into (label, files)."""
-    label, sep, files = spec.partition("=")
-    if not sep or not label or not files:
-        raise argparse.ArgumentTypeError(
-            f"expected LABEL=FILES (e.g. ttbar='ttbar/*.root'), got {spec!r}"
-        )
-    return label, files
+def class_files(example):
+    """Return an argparse ``type`` that splits ``LABEL=FILES`` into (label, files).
+
+    ``example`` is one such argument for the kind's files (for example
+    ``"jpsi_ee=jpsi_ee.dat"``); a malformed argument's error shows it.
+    """
+
+    def parse(spec):
+        label, sep, files = spec.partition("=")
+        if not sep or not label or not files:
+            raise argparse.ArgumentTypeError(
+                f"expected LABEL=FILES (e.g. {example}), got {spec!r}"
+            )
+        return label, files
+
+    parse.__name__ = "LABEL=FILES"
+    return parse
 
 
 def concatenate_padded(parts):

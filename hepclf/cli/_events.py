@@ -109,6 +109,8 @@ def generate(args):
     return 0
 
 
+#: The ``type`` of the per-class data arguments.
+_CLASS_FILES = class_files("ttbar='ttbar/*.root'")
 _DATA_HELP = (
     "one LABEL=FILES per class: NanoAOD ROOT files (a path, a glob in quotes or "
     "a directory's files), e.g. ttbar='ttbar/*.root'"
@@ -121,7 +123,7 @@ def add_demo_arguments(p):
 
 
 def add_train_arguments(p):
-    p.add_argument("data", nargs="+", type=class_files, help=_DATA_HELP)
+    p.add_argument("data", nargs="+", type=_CLASS_FILES, help=_DATA_HELP)
     add_model_output(p)
     p.add_argument(
         "--weighted", action="store_true", help="weight events by their genWeight"
@@ -133,7 +135,7 @@ def add_evaluate_arguments(p):
     p.add_argument(
         "model", help="model saved by 'hepclf train events' or 'hepclf demo events'"
     )
-    p.add_argument("data", nargs="+", type=class_files, help=_DATA_HELP)
+    p.add_argument("data", nargs="+", type=_CLASS_FILES, help=_DATA_HELP)
     add_confusion_plot(p)
 
 

@@ -135,6 +135,8 @@ def generate(args):
     return 0
 
 
+#: The ``type`` of the per-class data arguments.
+_CLASS_FILES = class_files("jpsi_ee=jpsi_ee.dat")
 _DATA_HELP = (
     "one LABEL=FILES per class: a text dump (.dat), a glob of them in quotes, or "
     "a directory of per-event CSV files, e.g. jpsi_ee=jpsi_ee.dat"
@@ -164,7 +166,7 @@ def add_demo_arguments(p):
 
 
 def add_train_arguments(p):
-    p.add_argument("data", nargs="+", type=class_files, help=_DATA_HELP)
+    p.add_argument("data", nargs="+", type=_CLASS_FILES, help=_DATA_HELP)
     add_model_output(p)
     _add_model_options(p)
 
@@ -173,7 +175,7 @@ def add_evaluate_arguments(p):
     p.add_argument(
         "model", help="model saved by 'hepclf train hits' or 'hepclf demo hits'"
     )
-    p.add_argument("data", nargs="+", type=class_files, help=_DATA_HELP)
+    p.add_argument("data", nargs="+", type=_CLASS_FILES, help=_DATA_HELP)
     add_confusion_plot(p)
 
 
