@@ -1,19 +1,50 @@
 """hepclf: classify particle-physics data with convolutional neural networks.
 
-Transformers turn jets and collision events into images (detector hits and
-liquid-argon images are coming); skorch-wrapped
-PyTorch CNNs classify them; the chain is one scikit-learn ``Pipeline``.
+Transformers turn jets, collision events and detector hits into images
+(liquid-argon particle images arrive as images); skorch-wrapped PyTorch
+networks classify them; the chain is one scikit-learn ``Pipeline``.
+
+The names below and the sub-packages are imported on first use, so that
+``import hepclf`` and the ``hepclf`` command's help do not wait for torch.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from ._version import __version__
-from .export import export_onnx
-from .imaging import EnergyEncoder, EventImager, JetImager
-from .models import CNNClassifier, CNNRegressor
-from .persistence import load_model, save_model
-from .sequences import ConstituentSequencer
-from .substructure import EventFeatures, SubstructureFeatures
+
+#: Public name -> the sub-module that defines it.
+_NAMES = {
+    "CNNClassifier": "models",
+    "CNNRegressor": "models",
+    "ConstituentSequencer": "sequences",
+    "EnergyEncoder": "imaging",
+    "EventFeatures": "substructure",
+    "EventImager": "imaging",
+    "JetImager": "imaging",
+    "SubstructureFeatures": "substructure",
+    "export_onnx": "export",
+    "load_model": "persistence",
+    "save_model": "persistence",
+}
+_SUBMODULES = (
+    "base",
+    "cli",
+    "datasets",
+    "export",
+    "imaging",
+    "inspection",
+    "kinematics",
+    "metrics",
+    "models",
+    "parallel",
+    "persistence",
+    "plotting",
+    "sequences",
+    "substructure",
+    "utils",
+)
 
 __all__ = [
     "CNNClassifier",
@@ -29,3 +60,18 @@ __all__ = [
     "load_model",
     "save_model",
 ]
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_NAMES, *_SUBMODULES})
