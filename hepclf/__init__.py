@@ -11,6 +11,7 @@ The names below and the sub-packages are imported on first use, so that
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from ._version import __version__
 
@@ -28,22 +29,9 @@ _NAMES = {
     "load_model": "persistence",
     "save_model": "persistence",
 }
-_SUBMODULES = (
-    "base",
-    "cli",
-    "datasets",
-    "export",
-    "imaging",
-    "inspection",
-    "kinematics",
-    "metrics",
-    "models",
-    "parallel",
-    "persistence",
-    "plotting",
-    "sequences",
-    "substructure",
-    "utils",
+#: The sub-packages and modules, read off the package folder.
+_SUBMODULES = frozenset(
+    m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")
 )
 
 __all__ = [

@@ -109,11 +109,12 @@ def generate(args):
     return 0
 
 
-#: The ``type`` of the per-class data arguments.
-_CLASS_FILES = class_files("ttbar='ttbar/*.root'")
+#: One per-class data argument, and the ``type`` that parses them.
+_EXAMPLE = "ttbar='ttbar/*.root'"
+_CLASS_FILES = class_files(_EXAMPLE)
 _DATA_HELP = (
     "one LABEL=FILES per class: NanoAOD ROOT files (a path, a glob in quotes or "
-    "a directory's files), e.g. ttbar='ttbar/*.root'"
+    "a directory's files), e.g. " + _EXAMPLE
 )
 
 

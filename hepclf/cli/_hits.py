@@ -135,11 +135,12 @@ def generate(args):
     return 0
 
 
-#: The ``type`` of the per-class data arguments.
-_CLASS_FILES = class_files("jpsi_ee=jpsi_ee.dat")
+#: One per-class data argument, and the ``type`` that parses them.
+_EXAMPLE = "jpsi_ee=jpsi_ee.dat"
+_CLASS_FILES = class_files(_EXAMPLE)
 _DATA_HELP = (
     "one LABEL=FILES per class: a text dump (.dat), a glob of them in quotes, or "
-    "a directory of per-event CSV files, e.g. jpsi_ee=jpsi_ee.dat"
+    "a directory of per-event CSV files, e.g. " + _EXAMPLE
 )
 
 
