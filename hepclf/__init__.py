@@ -10,8 +10,8 @@ The names below and the sub-packages are imported on first use, so that
 
 from __future__ import annotations
 
+import functools
 import importlib
-import pkgutil
 
 from ._version import __version__
 
@@ -29,10 +29,6 @@ _NAMES = {
     "load_model": "persistence",
     "save_model": "persistence",
 }
-#: The sub-packages and modules, read off the package folder.
-_SUBMODULES = frozenset(
-    m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")
-)
 
 __all__ = [
     "CNNClassifier",
@@ -50,10 +46,24 @@ __all__ = [
 ]
 
 
+@functools.cache
+def _submodules():
+    """Read the sub-packages and modules off the package folder, when first asked.
+
+    Not at import: ``pkgutil`` (with ``inspect`` and ``typing``) would cost
+    ``import hepclf`` about 10 ms, most of its own start-up.
+    """
+    import pkgutil
+
+    return frozenset(
+        m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")
+    )
+
+
 def __getattr__(name):
     if name in _NAMES:
         value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
-    elif name in _SUBMODULES:
+    elif name in _submodules():
         value = importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -62,4 +72,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted({*globals(), *_NAMES, *_SUBMODULES})
+    return sorted({*globals(), *_NAMES, *_submodules()})

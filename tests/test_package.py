@@ -13,9 +13,9 @@ import hepclf
 HEAVY = ("torch", "sklearn", "skorch", "h5py", "pandas", "scipy")
 
 
-def _imported_after(code):
-    """The heavy libraries a fresh interpreter has imported after ``code``."""
-    probe = f"import sys\n{code}\nprint(*[m for m in {HEAVY!r} if m in sys.modules])"
+def _imported_after(code, modules=HEAVY):
+    """Which of ``modules`` a fresh interpreter has imported after ``code``."""
+    probe = f"import sys\n{code}\nprint(*[m for m in {modules!r} if m in sys.modules])"
     run = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
@@ -47,6 +47,13 @@ def test_all_lists_every_lazy_name():
 def test_sub_packages_are_attributes():
     assert hepclf.datasets is importlib.import_module("hepclf.datasets")
     assert "plotting" in dir(hepclf)
+
+
+def test_the_package_folder_is_read_when_a_sub_package_is_first_asked_for():
+    # not at import: pkgutil would be most of `import hepclf`'s own start-up
+    assert _imported_after("import hepclf", ("pkgutil",)) == []
+    code = "import hepclf; assert hepclf.kinematics.__name__ == 'hepclf.kinematics'"
+    assert _imported_after(code, ("pkgutil",)) == ["pkgutil"]
 
 
 def test_an_unknown_name_is_an_attribute_error_that_names_it():
