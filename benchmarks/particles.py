@@ -23,7 +23,11 @@ held-out images:
 Suffixes: ``@aug`` trains with random flips and quarter turns (never at
 predict time); ``@binary`` sets every charged pixel to 1 (the ablation: the
 electron/photon separation then rests on the shape and the gap alone);
-``@<n>ep`` sets the epochs.
+``@<n>ep`` sets the epochs; ``@pool<f>`` sums each ``f x f`` block of
+pixels (the same images at ``f`` times coarser pixels: the paired control of
+a finer pixel); ``@unshuffle<f>`` (``inception``) folds each ``f x f`` block
+into ``f**2`` channels before the network (``pixel_unshuffle``): the fine
+pixels at the cost of the coarse ones.
 
 Metrics: accuracy, per-class efficiency, the electron-vs-photon accuracy
 (electron and photon images only, the larger of the two probabilities), the
@@ -267,9 +271,33 @@ def _binary(images):
     return (np.asarray(images) > 0).astype(np.float32)
 
 
+def _sum_pool(images, factor):
+    """Sum each ``factor x factor`` block of pixels of ``(n, C, H, W)`` images."""
+    images = np.asarray(images)
+    n, c, h, w = images.shape
+    if h % factor or w % factor:
+        raise ValueError(
+            f"@pool{factor} needs images whose sides are multiples of {factor}, "
+            f"got {h} x {w}"
+        )
+    blocks = images.reshape(n, c, h // factor, factor, w // factor, factor)
+    return blocks.sum(axis=(3, 5), dtype=np.float32)
+
+
+def _factor(m, prefix):
+    digits = m[len(prefix) :]
+    return int(digits) if m.startswith(prefix) and digits.isdigit() else None
+
+
 def _parse(name):
     base, *mods = name.split("@")
-    options = {"augment": False, "binary": False, "epochs": None}
+    options = {
+        "augment": False,
+        "binary": False,
+        "epochs": None,
+        "pool": 1,
+        "unshuffle": 1,
+    }
     for m in mods:
         if m == "aug":
             options["augment"] = True
@@ -277,18 +305,35 @@ def _parse(name):
             options["binary"] = True
         elif m.endswith("ep") and m[:-2].isdigit():
             options["epochs"] = int(m[:-2])
+        elif _factor(m, "pool"):
+            options["pool"] = _factor(m, "pool")
+        elif _factor(m, "unshuffle"):
+            options["unshuffle"] = _factor(m, "unshuffle")
         else:
             raise ValueError(f"unknown suffix {m!r} in model {name!r}")
     if base != "hgb" and base not in NETWORKS:
         raise ValueError(f"unknown model {name!r}")
+    if options["unshuffle"] > 1 and base != "inception":
+        raise ValueError(f"{name!r}: @unshuffle is an option of inception only")
     return base, options
+
+
+def _prepare(images, options):
+    """The images as model ``options`` see them (``@binary``, ``@pool<f>``)."""
+    images = _binary(images) if options["binary"] else np.asarray(images)
+    return _sum_pool(images, options["pool"]) if options["pool"] > 1 else images
 
 
 def build(name, *, seed, epochs, device="cpu", hgb_params=None, pixel_size=0.5):
     """The classifier called ``name``: a pipeline from the images."""
     base, options = _parse(name)
     steps = [FunctionTransformer(_binary)] if options["binary"] else []
+    if options["pool"] > 1:
+        steps.append(
+            FunctionTransformer(_sum_pool, kw_args={"factor": options["pool"]})
+        )
     if base == "hgb":
+        pixel_size *= options["pool"]
         steps += [
             FunctionTransformer(image_features, kw_args={"pixel_size": pixel_size}),
             HistGradientBoostingClassifier(random_state=seed, **(hgb_params or {})),
@@ -313,6 +358,11 @@ def build(name, *, seed, epochs, device="cpu", hgb_params=None, pixel_size=0.5):
             augment_flip=options["augment"],
             augment_rot90=options["augment"],
             **{f"module__{k}": v for k, v in params.items()},
+            **(
+                {"module__pixel_unshuffle": options["unshuffle"]}
+                if options["unshuffle"] > 1
+                else {}
+            ),
         )
     )
     return make_pipeline(*steps)
@@ -763,6 +813,8 @@ def parse_args(argv=None):
         p.error(f"--blend: {err}")
     if args.explain is not None and args.explain not in args.models:
         p.error(f"--explain {args.explain}: not among --models")
+    if args.explain is not None and _parse(args.explain)[1]["pool"] > 1:
+        p.error(f"--explain {args.explain}: maps of pooled images are not drawn")
     args.npix = args.npix or CONFIGS[args.config]["npix"]
     args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
     return args
@@ -802,11 +854,11 @@ def main(argv=None):
     for name in args.models:
         base, options = _parse(name)
         if base == "hgb" and name not in hgb_params:
-            prep = _binary if options["binary"] else np.asarray
+            hgb_size = pixel_size * options["pool"]
             hgb_params[name], tuning[name] = tune_hgb(
-                image_features(prep(X_train), pixel_size),
+                image_features(_prepare(X_train, options), hgb_size),
                 y_train,
-                image_features(prep(X_val), pixel_size),
+                image_features(_prepare(X_val, options), hgb_size),
                 y_val,
                 seed=0,
             )

@@ -143,7 +143,7 @@ def test_blend_joins_one_seed_to_every_seed(study):
 def test_model_names(study):
     assert study._parse("resnet@aug@binary@5ep") == (
         "resnet",
-        {"augment": True, "binary": True, "epochs": 5},
+        {"augment": True, "binary": True, "epochs": 5, "pool": 1, "unshuffle": 1},
     )
     pipe = study.build("resnet@aug@binary", seed=0, epochs=2)
     assert pipe[-1].augment_flip is True
@@ -153,6 +153,32 @@ def test_model_names(study):
         study.build("mlp", seed=0, epochs=1)
     with pytest.raises(ValueError, match="unknown suffix"):
         study.build("cnn@fast", seed=0, epochs=1)
+    with pytest.raises(ValueError, match="unknown suffix"):
+        study.build("cnn@pool", seed=0, epochs=1)  # no factor
+    with pytest.raises(ValueError, match="of inception only"):
+        study.build("resnet@unshuffle2", seed=0, epochs=1)
+    net = study.build("inception@unshuffle2", seed=0, epochs=1)[-1]
+    assert net.module__pixel_unshuffle == 2
+
+
+def test_pooled_images_are_the_same_particles_at_coarser_pixels(study):
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 1, 8, 6)).astype(np.float32)
+    pooled = study._sum_pool(images, 2)
+    assert pooled.shape == (3, 1, 4, 3)
+    assert pooled.dtype == np.float32
+    # every 2 x 2 block summed: the charge is conserved, image by image
+    np.testing.assert_allclose(pooled.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)))
+    np.testing.assert_allclose(pooled[1, 0, 2, 1], images[1, 0, 4:6, 2:4].sum())
+    with pytest.raises(ValueError, match="multiples of 3"):
+        study._sum_pool(images, 3)
+    # the trees measure lengths in cm: a pooled image's pixel is twice as wide
+    img = np.zeros((1, 1, 8, 8), np.float32)
+    img[0, 0, 4, 0:8] = 1.0
+    pipe = study.build("hgb@pool2", seed=0, epochs=1, pixel_size=0.5)
+    features = pipe[:-1].fit_transform(img)
+    length = features[0, list(study.IMAGE_FEATURES).index("length")]
+    assert length == pytest.approx(3 * 1.0)  # 4 coarse pixels of 1 cm: 3 cm apart
 
 
 @pytest.mark.slow

@@ -415,6 +415,12 @@ class InceptionNet(nn.Module):
         Batch normalisation after each convolution.
     input_norm : bool, default=False
         Standardise each input channel with a batch normalisation layer.
+    pixel_unshuffle : int, default=1
+        Fold each ``f x f`` block of pixels into ``f**2`` channels before the
+        stem (``torch.nn.PixelUnshuffle``): a 192 x 192 image of 0.5 cm
+        pixels then costs what a 96 x 96 one does, and its detail is kept in
+        the channels rather than summed away. The image's height and width
+        must be multiples of ``f``.
     """
 
     def __init__(
@@ -430,16 +436,32 @@ class InceptionNet(nn.Module):
         dropout: float = 0.4,
         batch_norm: bool = False,
         input_norm: bool = False,
+        pixel_unshuffle: int = 1,
     ):
         super().__init__()
-        if min(_image_size(image_size)) < 1:
+        size = _image_size(image_size)
+        if min(size) < 1:
             raise ValueError(
                 f"InceptionNet: image_size must be positive, got {image_size!r}"
             )
+        f = pixel_unshuffle
+        if not isinstance(f, int) or isinstance(f, bool) or f < 1:
+            raise ValueError(
+                f"InceptionNet: pixel_unshuffle must be a positive integer, got {f!r}"
+            )
+        if size[0] % f or size[1] % f:
+            raise ValueError(
+                f"InceptionNet: pixel_unshuffle={f} needs an image whose height and "
+                f"width are multiples of {f}, got {size}; crop or pad the images, "
+                "or choose another factor."
+            )
+        c0 = in_channels * f * f
         s1, s2 = stem_channels
+        # (its own attribute: the stem's indices, and so saved weights, stay)
+        self.unshuffle = nn.PixelUnshuffle(f) if f > 1 else nn.Identity()
         self.stem = nn.Sequential(
-            _input_layer(in_channels, input_norm),
-            _conv_relu(in_channels, s1, 7, batch_norm, stride=2),
+            _input_layer(c0, input_norm),
+            _conv_relu(c0, s1, 7, batch_norm, stride=2),
             nn.MaxPool2d(3, stride=2, padding=1),
             _conv_relu(s1, s1, 1, batch_norm),
             _conv_relu(s1, s2, 3, batch_norm),
@@ -464,4 +486,4 @@ class InceptionNet(nn.Module):
 
     def forward(self, x):
         """Return the class logits of a batch of images ``(n, C, H, W)``."""
-        return self.head(self.blocks(self.stem(x)))
+        return self.head(self.blocks(self.stem(self.unshuffle(x))))

@@ -207,6 +207,30 @@ def test_inception_network_is_independent_of_the_image_size():
     assert a.head[-1].in_features == 256
 
 
+def test_inception_unshuffle_folds_fine_pixels_into_channels():
+    torch.manual_seed(0)
+    fine = InceptionNet(image_size=(192, 96), pixel_unshuffle=2)
+    coarse = InceptionNet(image_size=(96, 48))
+    # only the first convolution widens: 4 input channels instead of 1
+    assert n_params(fine) - n_params(coarse) == 3 * conv(1, 32, 7, bias=False)
+    # the saved weights keep their names: a model saved before still loads
+    assert list(fine.state_dict()) == list(coarse.state_dict())
+    x = torch.rand(2, 1, 192, 96)
+    with torch.no_grad():
+        folded = fine.unshuffle(x)
+    assert folded.shape == (2, 4, 96, 48)
+    # nothing is summed away: channel k holds pixel (k // 2, k % 2) of each block
+    for k in range(4):
+        torch.testing.assert_close(folded[:, k], x[:, 0, k // 2 :: 2, k % 2 :: 2])
+    fine.eval()
+    with torch.no_grad():
+        assert fine(x).shape == (2, 4)
+    with pytest.raises(ValueError, match=r"multiples of 2, got \(191, 96\)"):
+        InceptionNet(image_size=(191, 96), pixel_unshuffle=2)
+    with pytest.raises(ValueError, match="positive integer, got 0"):
+        InceptionNet(pixel_unshuffle=0)
+
+
 @pytest.mark.parametrize(
     ("cls", "size", "match"),
     [
