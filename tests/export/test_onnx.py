@@ -182,6 +182,22 @@ def test_bare_classifier(tiny_net):
     assert meta["imager"] is None
 
 
+def test_inception_with_unshuffled_pixels():
+    # the fine pixels folded into channels inside the graph, as in predict_proba
+    X, y = blob_images(n=40, size=16)
+    net = CNNClassifier(
+        "inception",
+        max_epochs=1,
+        random_state=0,
+        module__pixel_unshuffle=2,
+        module__stem_channels=(4, 8),
+        module__stages=(((2, 2, 4, 2, 2, 2),),),
+    ).fit(X, y)
+    session = session_of(export_onnx(net))
+    assert session.get_inputs()[0].shape == ["batch", 1, 16, 16]
+    np.testing.assert_allclose(run(session, X), net.predict_proba(X), rtol=0, atol=ATOL)
+
+
 class _Records(logging.Handler):
     def __init__(self):
         super().__init__(logging.DEBUG)
