@@ -215,6 +215,7 @@ def test_inception_unshuffle_folds_fine_pixels_into_channels():
     assert n_params(fine) - n_params(coarse) == 3 * conv(1, 32, 7, bias=False)
     # the saved weights keep their names: a model saved before still loads
     assert list(fine.state_dict()) == list(coarse.state_dict())
+    assert list(fine.state_dict())[:2] == ["stem.1.0.weight", "stem.1.0.bias"]
     x = torch.rand(2, 1, 192, 96)
     with torch.no_grad():
         folded = fine.unshuffle(x)
