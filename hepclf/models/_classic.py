@@ -417,9 +417,10 @@ class InceptionNet(nn.Module):
         Standardise each input channel with a batch normalisation layer.
     pixel_unshuffle : int, default=1
         Fold each ``f x f`` block of pixels into ``f**2`` channels before the
-        stem (``torch.nn.PixelUnshuffle``): a 192 x 192 image of 0.5 cm
-        pixels then costs what a 96 x 96 one does, and its detail is kept in
-        the channels rather than summed away. The image's height and width
+        stem (``torch.nn.PixelUnshuffle``): only the first convolution grows,
+        so a 192 x 192 image of 0.5 cm pixels costs little more than a
+        96 x 96 one, and its detail is kept in the channels rather than
+        summed away. The image's height and width
         must be multiples of ``f``.
     """
 
