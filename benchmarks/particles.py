@@ -327,11 +327,11 @@ def _prepare(images, options):
 def build(name, *, seed, epochs, device="cpu", hgb_params=None, pixel_size=0.5):
     """The classifier called ``name``: a pipeline from the images."""
     base, options = _parse(name)
-    steps = [FunctionTransformer(_binary)] if options["binary"] else []
-    if options["pool"] > 1:
-        steps.append(
-            FunctionTransformer(_sum_pool, kw_args={"factor": options["pool"]})
-        )
+    steps = (
+        [FunctionTransformer(_prepare, kw_args={"options": options})]
+        if options["binary"] or options["pool"] > 1
+        else []
+    )
     if base == "hgb":
         pixel_size *= options["pool"]
         steps += [
