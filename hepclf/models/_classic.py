@@ -420,8 +420,8 @@ class InceptionNet(nn.Module):
         stem (``torch.nn.PixelUnshuffle``): only the first convolution grows,
         so a 192 x 192 image of 0.5 cm pixels costs little more than a
         96 x 96 one, and its detail is kept in the channels rather than
-        summed away. The image's height and width
-        must be multiples of ``f``.
+        summed away. The image's height and width must be multiples of
+        ``f``.
     """
 
     def __init__(
