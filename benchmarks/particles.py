@@ -25,8 +25,8 @@ predict time); ``@binary`` sets every charged pixel to 1 (the ablation: the
 electron/photon separation then rests on the shape and the gap alone);
 ``@<n>ep`` sets the epochs; ``@pool<f>`` sums each ``f x f`` block of
 pixels (the same images at ``f`` times coarser pixels: the paired control of
-a finer pixel); ``@unshuffle<f>`` (``inception``) folds each ``f x f`` block
-into ``f**2`` channels before the network (``pixel_unshuffle``): the fine
+a finer pixel); ``@unshuffle<f>`` (``resnet``, ``inception``) folds each ``f x f``
+block into ``f**2`` channels before the network (``pixel_unshuffle``): the fine
 pixels at the cost of the coarse ones.
 
 Metrics: accuracy, per-class efficiency, the electron-vs-photon accuracy
@@ -71,6 +71,7 @@ Writes ``particles_<config>_<split>.md``, ``.json`` and ``_probas.npz`` to
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import sys
 from pathlib import Path
@@ -107,6 +108,7 @@ from _timing import machine, run_metadata
 import hepclf
 from hepclf import CNNClassifier
 from hepclf.datasets._particles import PARTICLE_CLASSES
+from hepclf.models import get_module
 
 CONFIGS = {
     "4class": {
@@ -289,6 +291,17 @@ def _factor(m, prefix):
     return int(digits) if m.startswith(prefix) and digits.isdigit() else None
 
 
+def _can_unshuffle(base):
+    if base not in NETWORKS:
+        return False
+    module = get_module(NETWORKS[base][0])
+    return "pixel_unshuffle" in inspect.signature(module).parameters
+
+
+#: The networks that take ``@unshuffle<f>``.
+_UNSHUFFLED = tuple(name for name in NETWORKS if _can_unshuffle(name))
+
+
 def _parse(name):
     base, *mods = name.split("@")
     options = {
@@ -313,8 +326,10 @@ def _parse(name):
             raise ValueError(f"unknown suffix {m!r} in model {name!r}")
     if base != "hgb" and base not in NETWORKS:
         raise ValueError(f"unknown model {name!r}")
-    if options["unshuffle"] > 1 and base != "inception":
-        raise ValueError(f"{name!r}: @unshuffle is an option of inception only")
+    if options["unshuffle"] > 1 and not _can_unshuffle(base):
+        raise ValueError(
+            f"{name!r}: @unshuffle is an option of {', '.join(_UNSHUFFLED)} only"
+        )
     return base, options
 
 

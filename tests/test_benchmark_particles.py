@@ -155,10 +155,11 @@ def test_model_names(study):
         study.build("cnn@fast", seed=0, epochs=1)
     with pytest.raises(ValueError, match="unknown suffix"):
         study.build("cnn@pool", seed=0, epochs=1)  # no factor
-    with pytest.raises(ValueError, match="of inception only"):
-        study.build("resnet@unshuffle2", seed=0, epochs=1)
-    net = study.build("inception@unshuffle2", seed=0, epochs=1)[-1]
-    assert net.module__pixel_unshuffle == 2
+    with pytest.raises(ValueError, match="of resnet, inception only"):
+        study.build("vgg@unshuffle2", seed=0, epochs=1)
+    for base in ("inception", "resnet"):
+        net = study.build(f"{base}@unshuffle2", seed=0, epochs=1)[-1]
+        assert net.module__pixel_unshuffle == 2
 
 
 def test_pooled_images_are_the_same_particles_at_coarser_pixels(study):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._modules import _image_size, register_module
+from ._modules import _image_size, _pixel_unshuffle, register_module
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 _POOLS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
@@ -445,21 +445,10 @@ class InceptionNet(nn.Module):
             raise ValueError(
                 f"InceptionNet: image_size must be positive, got {image_size!r}"
             )
-        f = pixel_unshuffle
-        if not isinstance(f, int) or isinstance(f, bool) or f < 1:
-            raise ValueError(
-                f"InceptionNet: pixel_unshuffle must be a positive integer, got {f!r}"
-            )
-        if size[0] % f or size[1] % f:
-            raise ValueError(
-                f"InceptionNet: pixel_unshuffle={f} needs an image whose height and "
-                f"width are multiples of {f}, got {size}; crop or pad the images, "
-                "or choose another factor."
-            )
-        c0 = in_channels * f * f
+        # (its own attribute, without weights: the stem's indices stay)
+        self.unshuffle = _pixel_unshuffle("InceptionNet", pixel_unshuffle, size)
+        c0 = in_channels * pixel_unshuffle**2
         s1, s2 = stem_channels
-        # (its own attribute: the stem's indices, and so saved weights, stay)
-        self.unshuffle = nn.PixelUnshuffle(f) if f > 1 else nn.Identity()
         self.stem = nn.Sequential(
             _input_layer(c0, input_norm),
             _conv_relu(c0, s1, 7, batch_norm, stride=2),

@@ -182,16 +182,24 @@ def test_bare_classifier(tiny_net):
     assert meta["imager"] is None
 
 
-def test_inception_with_unshuffled_pixels():
+@pytest.mark.parametrize(
+    ("module", "params"),
+    [
+        (
+            "inception",
+            {
+                "module__stem_channels": (4, 8),
+                "module__stages": (((2, 2, 4, 2, 2, 2),),),
+            },
+        ),
+        ("resnet", {"module__base_filters": 4, "module__blocks": (1, 1)}),
+    ],
+)
+def test_networks_with_unshuffled_pixels(module, params):
     # the fine pixels folded into channels inside the graph, as in predict_proba
     X, y = blob_images(n=40, size=16)
     net = CNNClassifier(
-        "inception",
-        max_epochs=1,
-        random_state=0,
-        module__pixel_unshuffle=2,
-        module__stem_channels=(4, 8),
-        module__stages=(((2, 2, 4, 2, 2, 2),),),
+        module, max_epochs=1, random_state=0, module__pixel_unshuffle=2, **params
     ).fit(X, y)
     session = session_of(export_onnx(net))
     assert session.get_inputs()[0].shape == ["batch", 1, 16, 16]

@@ -107,3 +107,43 @@ def test_a_192_pixel_image_ends_as_256_maps_of_12x12():
     net = ResNet(in_channels=1, n_classes=10).eval()
     with torch.no_grad():
         assert net.features(torch.zeros(1, 1, 192, 192)).shape == (1, 256, 12, 12)
+
+
+def test_unshuffled_resnet_folds_each_2x2_block_into_the_first_block():
+    torch.manual_seed(0)
+    fine = ResNet(n_classes=4, image_size=(192, 96), pixel_unshuffle=2)
+    seed = ResNet(n_classes=4)
+    # only the first block's 3x3 convolution and 1x1 projection take 4 channels
+    assert trainable(fine) - trainable(seed) == 3 * (9 * 16 + 16)
+    assert trainable(fine) == hand_count(c_in=4, n_classes=4)
+    # the weights keep their names: a model saved before still loads
+    assert list(fine.state_dict()) == list(seed.state_dict())
+    x = torch.rand(2, 1, 192, 96)
+    fine.eval()
+    with torch.no_grad():
+        folded = fine.unshuffle(x)
+        # channel k holds pixel (k // 2, k % 2) of each block: nothing summed away
+        for k in range(4):
+            torch.testing.assert_close(folded[:, k], x[:, 0, k // 2 :: 2, k % 2 :: 2])
+        # every stage sees a quarter of the pixels: 192 x 96 ends as 6 x 3
+        assert fine.features(folded).shape == (2, 256, 6, 3)
+        torch.testing.assert_close(fine(x), fine.fc(fine.features(folded).amax((2, 3))))
+    with pytest.raises(
+        ValueError, match=r"ResNet: pixel_unshuffle=2 needs .* \(191, 96\)"
+    ):
+        ResNet(image_size=(191, 96), pixel_unshuffle=2)
+    with pytest.raises(ValueError, match="ResNet: pixel_unshuffle must be a positive"):
+        ResNet(pixel_unshuffle=1.5)
+
+
+def test_a_resnet_pickled_before_pixel_unshuffle_still_predicts():
+    import pickle
+
+    net = ResNet(n_classes=3, base_filters=4, blocks=(1, 1)).eval()
+    x = torch.rand(2, 1, 12, 12)
+    with torch.no_grad():
+        expected = net(x)
+    del net._modules["unshuffle"]  # as a ResNet of an earlier hepclf was
+    old = pickle.loads(pickle.dumps(net))
+    with torch.no_grad():
+        torch.testing.assert_close(old(x), expected)
