@@ -867,13 +867,14 @@ def main(argv=None):
     results, rows, explained = {}, [], None
     stem = out / f"particles_{args.config}_{args.split}"
     for name in args.models:
-        base, options = _parse(name)
+        base = _parse(name)[0]
         if base == "hgb" and name not in hgb_params:
-            hgb_size = pixel_size * options["pool"]
+            # tuned on the features its own pipeline computes
+            features = build(name, seed=0, epochs=1, pixel_size=pixel_size)[:-1]
             hgb_params[name], tuning[name] = tune_hgb(
-                image_features(_prepare(X_train, options), hgb_size),
+                features.transform(X_train),
                 y_train,
-                image_features(_prepare(X_val, options), hgb_size),
+                features.transform(X_val),
                 y_val,
                 seed=0,
             )
