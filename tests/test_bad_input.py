@@ -732,6 +732,14 @@ CASES += [
         (ValueError, "pixel_unshuffle=2 needs an image whose height and width are"),
     ),
     (
+        "models-unshuffle-odd-image-resnet",
+        'CNNClassifier("resnet", module__pixel_unshuffle=2) on 33x32 images',
+        lambda t: CNNClassifier("resnet", max_epochs=1, module__pixel_unshuffle=2).fit(
+            np.zeros((4, 1, 33, 32), np.float32), np.arange(4) % 2
+        ),
+        (ValueError, "ResNet: pixel_unshuffle=2 needs an image whose height and"),
+    ),
+    (
         "models-summary-input-shape",
         "hepclf.models.summary(module, input_shape=(1, 0, 28))",
         lambda t: summary_of_bad_shape(),

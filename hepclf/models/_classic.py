@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._modules import _image_size, _pixel_unshuffle, register_module
+from ._modules import _FoldsPixels, _image_size, _pixel_unshuffle, register_module
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 _POOLS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
@@ -383,7 +383,7 @@ class InceptionBlock(nn.Module):
 
 
 @register_module("inception")
-class InceptionNet(nn.Module):
+class InceptionNet(_FoldsPixels):
     """A GoogLeNet-style network of Inception blocks with 1x1 reductions.
 
     A stem (7x7 stride-2 convolution, 3x3 stride-2 max pooling, a 1x1 and a
@@ -447,7 +447,7 @@ class InceptionNet(nn.Module):
             )
         # (its own attribute, without weights: the stem's indices stay)
         self.unshuffle = _pixel_unshuffle("InceptionNet", pixel_unshuffle, size)
-        c0 = in_channels * pixel_unshuffle**2
+        c0 = in_channels * int(pixel_unshuffle) ** 2
         s1, s2 = stem_channels
         self.stem = nn.Sequential(
             _input_layer(c0, input_norm),

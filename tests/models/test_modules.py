@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from hepclf.models import ResNet
+from hepclf.models import InceptionNet, ResNet
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -134,16 +135,26 @@ def test_unshuffled_resnet_folds_each_2x2_block_into_the_first_block():
         ResNet(image_size=(191, 96), pixel_unshuffle=2)
     with pytest.raises(ValueError, match="ResNet: pixel_unshuffle must be a positive"):
         ResNet(pixel_unshuffle=1.5)
+    # a factor from a NumPy grid is an integer too
+    assert isinstance(ResNet(pixel_unshuffle=np.int64(2)).unshuffle, nn.PixelUnshuffle)
 
 
-def test_a_resnet_pickled_before_pixel_unshuffle_still_predicts():
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ResNet(n_classes=3, base_filters=4, blocks=(1, 1)),
+        lambda: InceptionNet(image_size=16, n_classes=3, stem_channels=(4, 8)),
+    ],
+    ids=["resnet", "inception"],
+)
+def test_a_network_pickled_before_pixel_unshuffle_still_predicts(make):
     import pickle
 
-    net = ResNet(n_classes=3, base_filters=4, blocks=(1, 1)).eval()
-    x = torch.rand(2, 1, 12, 12)
+    net = make().eval()
+    x = torch.rand(2, 1, 16, 16)
     with torch.no_grad():
         expected = net(x)
-    del net._modules["unshuffle"]  # as a ResNet of an earlier hepclf was
+    del net._modules["unshuffle"]  # as a network of an earlier hepclf was
     old = pickle.loads(pickle.dumps(net))
     with torch.no_grad():
         torch.testing.assert_close(old(x), expected)
