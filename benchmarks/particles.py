@@ -326,7 +326,7 @@ def _parse(name):
             raise ValueError(f"unknown suffix {m!r} in model {name!r}")
     if base != "hgb" and base not in NETWORKS:
         raise ValueError(f"unknown model {name!r}")
-    if options["unshuffle"] > 1 and not _can_unshuffle(base):
+    if options["unshuffle"] > 1 and base not in _UNSHUFFLED:
         raise ValueError(
             f"{name!r}: @unshuffle is an option of {', '.join(_UNSHUFFLED)} only"
         )
