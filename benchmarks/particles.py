@@ -51,7 +51,10 @@ or ``--small`` (tiny images and samples, a smoke test).
 
 ``--reuse PROBAS.npz`` adds an earlier run's probabilities on the same
 evaluation images to ``--compare``: a new model is paired with one already
-scored without training it again.
+scored without training it again. ``--reuse TAG=PROBAS.npz`` names its models
+``TAG/model``, so a run can be paired with an earlier run of the same models
+(``--reuse n4000=test192/particles_4class_test_probas.npz --compare
+hgb,n4000/hgb``).
 
 ``--blend A+B`` adds a row for the weighted mean of the probabilities of
 models run or reused (``hgb+inception@aug@20ep``: equal weights;
@@ -750,10 +753,16 @@ def load_reused(paths, y_eval):
     """``{model: [probabilities per seed]}`` from earlier runs' ``_probas.npz``.
 
     Each file must hold the labels of the same evaluation images, in the same
-    order (``y``): the paired differences compare image by image.
+    order (``y``): the paired differences compare image by image. A path given
+    as ``TAG=PATH`` names its models ``TAG/model``.
     """
     reused = {}
-    for path in paths:
+    for spec in paths:
+        tag, sep, path = str(spec).partition("=")
+        if not sep or Path(spec).exists():  # a file whose name holds '='
+            tag, path = "", spec
+        elif not tag:
+            raise SystemExit(f"--reuse {spec}: an empty tag before '='")
         with np.load(path) as data:
             if "y" not in data or not np.array_equal(data["y"], y_eval):
                 raise SystemExit(
@@ -761,7 +770,8 @@ def load_reused(paths, y_eval):
                     "images (its labels y differ; same --config, --split, --npix, "
                     "--n-test and --data-seed?)"
                 )
-            reused.update({k: list(data[k]) for k in data.files if k != "y"})
+            prefix = f"{tag}/" if tag else ""
+            reused.update({prefix + k: list(data[k]) for k in data.files if k != "y"})
     return reused
 
 
@@ -803,7 +813,8 @@ def parse_args(argv=None):
         nargs="*",
         default=[],
         metavar="PROBAS",
-        help="earlier runs' _probas.npz on the same evaluation images: their "
+        help="earlier runs' _probas.npz (or TAG=PATH: models named TAG/model) on "
+        "the same evaluation images: their "
         "models join --compare (not the table)",
     )
     p.add_argument(

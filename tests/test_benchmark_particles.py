@@ -261,3 +261,13 @@ def test_reuse_needs_the_same_evaluation_images(study, tmp_path):
     assert len(reused["cnn"]) == 2  # two seeds
     with pytest.raises(SystemExit, match="not the probabilities of these"):
         study.load_reused([path], np.array([0, 2, 1]))
+
+
+def test_reuse_with_a_tag_keeps_both_runs_of_one_model(study, tmp_path):
+    path = tmp_path / "probas.npz"
+    np.savez(path, y=np.array([0, 1, 2]), cnn=np.full((2, 3, 4), 0.25))
+    both = study.load_reused([path, f"n4000={path}"], np.array([0, 1, 2]))
+    assert sorted(both) == ["cnn", "n4000/cnn"]
+    np.testing.assert_array_equal(both["n4000/cnn"], both["cnn"])
+    with pytest.raises(SystemExit, match="empty tag"):
+        study.load_reused([f"={path}"], np.array([0, 1, 2]))
