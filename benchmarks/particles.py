@@ -749,20 +749,30 @@ def _explain_table(explained):
     ]
 
 
-def load_reused(paths, y_eval):
+def load_reused(specs, y_eval):
     """``{model: [probabilities per seed]}`` from earlier runs' ``_probas.npz``.
 
     Each file must hold the labels of the same evaluation images, in the same
-    order (``y``): the paired differences compare image by image. A path given
-    as ``TAG=PATH`` names its models ``TAG/model``.
+    order (``y``): the paired differences compare image by image. A spec
+    ``TAG=PROBAS`` names the file's models ``TAG/model`` (a reused blend
+    becomes ``TAG/hgb+cnn``). Two files may hold the same model only with the
+    same probabilities.
     """
     reused = {}
-    for spec in paths:
-        tag, sep, path = str(spec).partition("=")
-        if not sep or Path(spec).exists():  # a file whose name holds '='
+    for spec in map(str, specs):
+        tag, sep, path = spec.partition("=")
+        if not sep or Path(spec).is_file():  # a file whose name holds '='
             tag, path = "", spec
         elif not tag:
             raise SystemExit(f"--reuse {spec}: an empty tag before '='")
+        elif bad := sorted(set(tag) & set("+*,/")):
+            raise SystemExit(
+                f"--reuse {spec}: the tag {tag!r} holds {''.join(bad)!r}, which "
+                "--blend and --compare split names on"
+            )
+        if not Path(path).is_file():
+            raise SystemExit(f"--reuse {spec}: no file {path}")
+        prefix = f"{tag}/" if tag else ""
         with np.load(path) as data:
             if "y" not in data or not np.array_equal(data["y"], y_eval):
                 raise SystemExit(
@@ -770,8 +780,14 @@ def load_reused(paths, y_eval):
                     "images (its labels y differ; same --config, --split, --npix, "
                     "--n-test and --data-seed?)"
                 )
-            prefix = f"{tag}/" if tag else ""
-            reused.update({prefix + k: list(data[k]) for k in data.files if k != "y"})
+            for key in (k for k in data.files if k != "y"):
+                name, probas = prefix + key, list(data[key])
+                if name in reused and not np.array_equal(reused[name], probas):
+                    raise SystemExit(
+                        f"--reuse {spec}: {name} was reused already, with other "
+                        "probabilities (tag one of the files: TAG=PROBAS)"
+                    )
+                reused[name] = probas
     return reused
 
 
@@ -812,10 +828,9 @@ def parse_args(argv=None):
         "--reuse",
         nargs="*",
         default=[],
-        metavar="PROBAS",
-        help="earlier runs' _probas.npz (or TAG=PATH: models named TAG/model) on "
-        "the same evaluation images: their "
-        "models join --compare (not the table)",
+        metavar="[TAG=]PROBAS",
+        help="earlier runs' _probas.npz on the same evaluation images: their "
+        "models join --compare (not the table); with TAG= named TAG/model",
     )
     p.add_argument(
         "--blend",

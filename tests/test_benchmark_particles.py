@@ -264,10 +264,22 @@ def test_reuse_needs_the_same_evaluation_images(study, tmp_path):
 
 
 def test_reuse_with_a_tag_keeps_both_runs_of_one_model(study, tmp_path):
-    path = tmp_path / "probas.npz"
-    np.savez(path, y=np.array([0, 1, 2]), cnn=np.full((2, 3, 4), 0.25))
-    both = study.load_reused([path, f"n4000={path}"], np.array([0, 1, 2]))
-    assert sorted(both) == ["cnn", "n4000/cnn"]
-    np.testing.assert_array_equal(both["n4000/cnn"], both["cnn"])
+    y = np.array([0, 1, 2])
+    early, late = tmp_path / "early.npz", tmp_path / "a=b.npz"
+    np.savez(early, y=y, cnn=np.full((2, 3, 4), 0.25))
+    np.savez(late, y=y, cnn=np.full((2, 3, 4), 0.5))
+    both = study.load_reused([late, f"n4000={early}"], y)
+    assert sorted(both) == ["cnn", "n4000/cnn"]  # a file named a=b.npz is a path
+    np.testing.assert_allclose(both["cnn"], 0.5)
+    np.testing.assert_allclose(both["n4000/cnn"], 0.25)
+    assert list(study.load_reused([f"t={late}"], y)) == ["t/cnn"]
+    # the same model twice: fine when equal, refused when the runs differ
+    assert list(study.load_reused([early, early], y)) == ["cnn"]
+    with pytest.raises(SystemExit, match="reused already, with other"):
+        study.load_reused([early, late], y)
     with pytest.raises(SystemExit, match="empty tag"):
-        study.load_reused([f"={path}"], np.array([0, 1, 2]))
+        study.load_reused([f"={early}"], y)
+    with pytest.raises(SystemExit, match="holds '\\+'"):
+        study.load_reused([f"a+b={early}"], y)
+    with pytest.raises(SystemExit, match="no file"):
+        study.load_reused([f"t={tmp_path / 'missing.npz'}"], y)
