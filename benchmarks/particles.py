@@ -295,8 +295,6 @@ def _factor(m, prefix):
 
 
 def _can_unshuffle(base):
-    if base not in NETWORKS:
-        return False
     module = get_module(NETWORKS[base][0])
     return "pixel_unshuffle" in inspect.signature(module).parameters
 
