@@ -28,6 +28,10 @@ pixels (the same images at ``f`` times coarser pixels: the paired control of
 a finer pixel); ``@unshuffle<f>`` (``resnet``, ``inception``) folds each ``f x f``
 block into ``f**2`` channels before the network (``pixel_unshuffle``): the fine
 pixels at the cost of the coarse ones.
+``@tta`` (with ``@aug``) averages the predictions over the eight flips
+and quarter turns of each image (``augment_predict=True``); a network and
+its ``@tta`` twin in one run share one fit per seed (the same training
+time), so the pair differs only at predict time.
 
 Metrics: accuracy, per-class efficiency, the electron-vs-photon accuracy
 (electron and photon images only, the larger of the two probabilities), the
@@ -98,6 +102,7 @@ from _study import (
     derived_seed,
     differences_table,
     fit_and_predict,
+    inference_rate,
     md,
     mean_confusion,
     median_or_none,
@@ -311,12 +316,15 @@ def _parse(name):
         "epochs": None,
         "pool": 1,
         "unshuffle": 1,
+        "tta": False,
     }
     for m in mods:
         if m == "aug":
             options["augment"] = True
         elif m == "binary":
             options["binary"] = True
+        elif m == "tta":
+            options["tta"] = True
         elif m.endswith("ep") and m[:-2].isdigit():
             options["epochs"] = int(m[:-2])
         elif _factor(m, "pool"):
@@ -327,11 +335,21 @@ def _parse(name):
             raise ValueError(f"unknown suffix {m!r} in model {name!r}")
     if base != "hgb" and base not in NETWORKS:
         raise ValueError(f"unknown model {name!r}")
+    if options["tta"] and not (base in NETWORKS and options["augment"]):
+        raise ValueError(
+            f"{name!r}: @tta averages over the flips and quarter turns of @aug; "
+            "it needs a network with @aug"
+        )
     if options["unshuffle"] > 1 and base not in _UNSHUFFLED:
         raise ValueError(
             f"{name!r}: @unshuffle is an option of {', '.join(_UNSHUFFLED)} only"
         )
     return base, options
+
+
+def _fit_key(name):
+    """The name without ``@tta``: a network and its ``@tta`` twin share a fit."""
+    return "@".join(m for m in name.split("@") if m != "tta")
 
 
 def _prepare(images, options):
@@ -373,6 +391,7 @@ def build(name, *, seed, epochs, device="cpu", hgb_params=None, pixel_size=0.5):
             callbacks=callbacks,
             augment_flip=options["augment"],
             augment_rot90=options["augment"],
+            augment_predict=options["tta"],
             **{f"module__{k}": v for k, v in params.items()},
             **(
                 {"module__pixel_unshuffle": options["unshuffle"]}
@@ -889,6 +908,10 @@ def main(argv=None):
             )
     hgb_params, tuning = {}, {}
     results, rows, explained = {}, [], None
+    # fitted networks kept for a twin that differs only by @tta: (key, seed) -> (est, s)
+    keys = [_fit_key(m) for m in args.models]
+    shared = {k for k in keys if keys.count(k) > 1}
+    fitted = {}
     stem = out / f"particles_{args.config}_{args.split}"
     for name in args.models:
         base = _parse(name)[0]
@@ -915,9 +938,18 @@ def main(argv=None):
             )
             # the inference rate of the first seed only
             timing = args.timing_repeats if seed == seeds[0] else 0
-            proba, seconds, rate = fit_and_predict(
-                est, X_train, y_train, X_eval, timing
-            )
+            key = (_fit_key(name), seed)
+            if key in fitted:  # the twin's fit, predicting as this model does
+                est, seconds = fitted[key]
+                est[-1].set_params(augment_predict=_parse(name)[1]["tta"])
+                proba = est.predict_proba(X_eval)
+                rate = inference_rate(est, X_eval, timing) if timing else None
+            else:
+                proba, seconds, rate = fit_and_predict(
+                    est, X_train, y_train, X_eval, timing
+                )
+                if key[0] in shared:
+                    fitted[key] = (est, seconds)
             probas.append(proba)
             train_s.append(seconds)
             rates.append(rate)

@@ -8,11 +8,15 @@ image at every epoch. :func:`augment_images` draws and applies them to one
 batch, on the batch's device, with torch's random generator (so a fit seeded
 with ``random_state`` is reproducible). ``CNNClassifier`` and ``CNNRegressor``
 call it on training batches only, through their ``augment_*`` parameters;
-prediction and validation scoring see the images as they are.
+prediction and validation scoring see the images as they are, unless
+``augment_predict=True`` asks ``predict``/``predict_proba`` to average over
+the exact symmetries among them (:func:`symmetries`: the allowed flips and the
+quarter turns), the same images every time.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -199,3 +203,48 @@ def _rotate_and_zoom(x, angle, scale):
         x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False
     )
     return out.to(x.dtype)
+
+
+def symmetries(flip=False, rot90=False):
+    """Return the exact transformations that ``flip`` and ``rot90`` draw from, once each.
+
+    These are the pixel permutations a network trained with these
+    augmentations has seen every image under: with ``rot90``, the quarter
+    turns, and with a flip as well the turns of the mirror image (the eight
+    symmetries of the square); without ``rot90``, every combination of the
+    allowed flips. The identity comes first.
+
+    Parameters
+    ----------
+    flip : bool or {"horizontal", "vertical"}, default=False
+        As for :func:`augment_images`.
+    rot90 : bool, default=False
+        As for :func:`augment_images`.
+
+    Returns
+    -------
+    transforms : list of (int, tuple of int)
+        ``(quarter_turns, flipped_axes)`` pairs for :func:`apply_symmetry`.
+    """
+    axes = _axes(flip, "flip")
+    turns = range(4) if rot90 else range(1)
+    if rot90 and axes:  # a turn of one mirror image gives the others
+        mirrors = [(), axes[:1]]
+    else:
+        mirrors = [
+            subset
+            for r in range(len(axes) + 1)
+            for subset in itertools.combinations(axes, r)
+        ]
+    return [(k, mirror) for mirror in mirrors for k in turns]
+
+
+def apply_symmetry(x, transform):
+    """Apply one of :func:`symmetries`' transformations to a batch of images.
+
+    The image is mirrored about the ``flipped_axes`` first, then turned by
+    ``quarter_turns`` quarters (counter-clockwise, ``torch.rot90``).
+    """
+    quarter_turns, flipped_axes = transform
+    out = x.flip(flipped_axes) if flipped_axes else x
+    return torch.rot90(out, quarter_turns, dims=(-2, -1)) if quarter_turns else out

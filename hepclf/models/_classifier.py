@@ -49,8 +49,10 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
     The ``augment_*`` parameters show the network randomly flipped, rolled,
     turned, rotated, zoomed or noisy copies of the training images, drawn anew for
     every batch on the training device (seeded by ``random_state``); they
-    never touch prediction or validation scoring, and, being plain
-    parameters, can be tuned by ``GridSearchCV`` (``augment_noise``...).
+    never touch validation scoring, and, being plain parameters, can be
+    tuned by ``GridSearchCV`` (``augment_noise``...). Prediction sees the
+    images as they are, unless ``augment_predict=True`` averages it over the
+    exact symmetries the flips and quarter turns drew from (no random draw).
 
     Parameters are validated at ``fit``: a bad ``precision``, ``class_weight``,
     ``channels_last``, ``checkpoint_dir``, ``device``, ``random_state`` or
@@ -135,6 +137,18 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         Add Gaussian noise of this standard deviation, in pixel units, to
         every training pixel (the seed-003 input noise; ``JetCNN``'s
         ``module__noise_std`` adds it after the input normalisation instead).
+    augment_predict : bool, default=False
+        Average ``predict_proba`` over every exact symmetry that
+        ``augment_flip`` and ``augment_rot90`` draw from: the probabilities of
+        each image under the eight symmetries of the square when both are on
+        (``True`` flips and quarter turns), the four combinations of the two
+        mirrors for ``augment_flip=True`` alone, the four quarter turns for
+        ``augment_rot90=True`` alone, two images for one mirror. The average
+        is exactly invariant under these transformations, and costs as many
+        forward passes. Random rolls, rotations, zooms and noise are not
+        averaged. It can be set after ``fit`` (``set_params``); validation
+        scores during ``fit`` are never averaged. Needs ``augment_flip`` or
+        ``augment_rot90``.
     **kwargs
         Any other skorch ``NeuralNet`` parameter: ``callbacks``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ``warm_start``,
@@ -197,6 +211,7 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         augment_rotation=0.0,
         augment_zoom=0.0,
         augment_noise=0.0,
+        augment_predict=False,
         **kwargs,
     ):
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -226,6 +241,7 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         self.augment_rotation = augment_rotation
         self.augment_zoom = augment_zoom
         self.augment_noise = augment_noise
+        self.augment_predict = augment_predict
 
     @property
     def _default_callbacks(self):
@@ -368,14 +384,16 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes), float32
-            Columns follow ``classes_``; rows sum to one.
+            Columns follow ``classes_``; rows sum to one. With
+            ``augment_predict=True``, the mean over the images' symmetries.
         """
         check_is_fitted(self)
         if isinstance(X, dict) and "sample_weight" in X:  # weighted validation data
             X = X["X"]
         if not is_dataset(X):  # skorch's validation callbacks pass a Dataset
             X = self._check_input(X, reset=False)
-        return super().predict_proba(X)
+        with self._averaging():
+            return super().predict_proba(X)
 
     @_fill_doc
     def predict(self, X):

@@ -5,8 +5,9 @@
 ``random_state`` through forked torch generators, mixed precision, channels-last
 batches, pinned memory, checkpoints with resumption, sample weights in the loss,
 input checks by the module's input kind (:mod:`hepclf.models._inputs`), the
-``fit``/``partial_fit`` sequence, and training-only augmentation of image
-batches (the ``augment_*`` parameters, :mod:`hepclf.models._augment`).
+``fit``/``partial_fit`` sequence, training-only augmentation of image
+batches (the ``augment_*`` parameters, :mod:`hepclf.models._augment`), and
+predictions averaged over the images' exact symmetries (``augment_predict``).
 Its ``_parameter_constraints`` cover every parameter it adds to skorch; skorch's
 own ``_validate_params`` (argument names) shadows scikit-learn's, so
 :meth:`NetMixin._check_params` validates the constraints at ``fit``.
@@ -37,9 +38,10 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from skorch.callbacks import Checkpoint, LoadInitState
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from ._augment import AUGMENT_PARAMS, augment_images
+from ._augment import AUGMENT_PARAMS, apply_symmetry, augment_images, symmetries
 from ._callbacks import EpochSeed
 from ._inputs import get_input_kind
 from ._loader import ArrayLoader
@@ -64,7 +66,13 @@ class NetMixin:
         "augment_rotation": [Interval(Real, 0, 180, closed="both")],
         "augment_zoom": [Interval(Real, 0, 1, closed="left")],
         "augment_noise": [Interval(Real, 0, None, closed="left")],
+        "augment_predict": ["boolean"],
     }
+
+    # set while ``fit`` runs, and while ``predict``/``predict_proba`` average
+    # over the symmetries: (transforms, the real predict nonlinearity)
+    _in_fit = False
+    _averaged = None
 
     def _check_params(self):
         """Validate the parameters hepclf adds (scikit-learn's InvalidParameterError)."""
@@ -274,6 +282,75 @@ class NetMixin:
         kwargs = self._augmentation()
         return x if kwargs is None else augment_images(x, **kwargs)
 
+    # -- predictions averaged over the symmetries (augment_predict) --------------------
+    def _predict_symmetries(self):
+        """Return the transformations ``augment_predict`` averages over (None: off)."""
+        if not self.augment_predict:
+            return None
+        name = type(self).__name__
+        transforms = symmetries(self.augment_flip, self.augment_rot90)
+        if len(transforms) == 1:
+            raise ValueError(
+                f"{name}: augment_predict=True averages the predictions over the "
+                "flips and quarter turns of augment_flip and augment_rot90, but "
+                "both are off"
+            )
+        kind = self.get_input_kind()
+        if kind.name != "images":
+            raise ValueError(
+                f"{name}: augment_predict=True transforms images, but the module "
+                f"{self.module!r} takes {kind.name!r} input"
+            )
+        height, width = self.image_shape_
+        if self.augment_rot90 and height != width:
+            raise ValueError(
+                f"{name}: augment_predict=True with augment_rot90=True turns square "
+                f"images only, but the model was fitted on {height} x {width} images"
+            )
+        return transforms
+
+    @contextlib.contextmanager
+    def _averaging(self):
+        """Average ``forward_iter``'s outputs over the symmetries while a predict runs.
+
+        Each image's output is the mean, over :meth:`_predict_symmetries`, of the
+        predict nonlinearity (the class probabilities) of the transformed image;
+        ``_get_predict_nonlinearity`` is the identity meanwhile, since the mean
+        is already a probability. Inside ``fit`` (validation scores) nothing is
+        averaged.
+        """
+        transforms = None if self._in_fit else self._predict_symmetries()
+        if transforms is None:
+            yield
+            return
+        self._averaged = (transforms, self._get_predict_nonlinearity())
+        try:
+            yield
+        finally:
+            del self._averaged  # back to the class's None
+
+    def _get_predict_nonlinearity(self):
+        if self._averaged is not None:
+            return _identity
+        return super()._get_predict_nonlinearity()
+
+    def evaluation_step(self, batch, training=False):
+        """Return the output for one batch, averaged while :meth:`_averaging` runs."""
+        if training or self._averaged is None:
+            return super().evaluation_step(batch, training=training)
+        transforms, nonlinearity = self._averaged
+        self.check_is_fitted()
+        Xi, _ = unpack_data(batch)
+        with torch.no_grad(), self._on_device():
+            self._set_training(False)
+            x = to_tensor(Xi, device=self.device)
+            total = None
+            for transform in transforms:
+                out = self.infer(apply_symmetry(x, transform))
+                out = nonlinearity(out[0] if isinstance(out, tuple) else out)
+                total = out if total is None else total + out
+        return total / len(transforms)
+
     # -- fitting ----------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, fit_params):
         """Check, prepare (``self._prepare``) and train; the body of ``fit``."""
@@ -283,7 +360,7 @@ class NetMixin:
         self._check_augmentation()
         if reset:
             self.random_seed_ = self._draw_seed()
-        with self._on_device(), self._seeded():
+        with self._on_device(), self._seeded(), self._fitting():
             super().fit(*data, **fit_params)
         return self
 
@@ -295,9 +372,22 @@ class NetMixin:
             self._check_params()
             data = self._prepare(X, y, sample_weight, reset=not self.initialized_)
             self._check_augmentation()
-        with self._on_device(), self._seeded():
+        with self._on_device(), self._seeded(), self._fitting():
             super().partial_fit(*data, **fit_params)
         return self
+
+    @contextlib.contextmanager
+    def _fitting(self):
+        """Mark a fit in progress: its validation predictions are never averaged."""
+        outer = self._in_fit
+        self._in_fit = True
+        try:
+            yield
+        finally:
+            if outer:
+                self._in_fit = outer
+            else:
+                del self._in_fit  # back to the class's False
 
     # -- module construction ----------------------------------------------------------
     def _inferred_module_params(self):
@@ -427,3 +517,7 @@ class NetMixin:
         """Load module/optimiser/history state saved with ``save_params`` (see skorch)."""
         with self._on_device():
             return super().load_params(*args, **kwargs)
+
+
+def _identity(x):
+    return x

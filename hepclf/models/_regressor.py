@@ -95,6 +95,9 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
         Training-time augmentation of the images, as for ``CNNClassifier``
         (defaults: off). Use only transformations the target is invariant
         under: a flip changes the sign of a momentum component.
+    augment_predict : bool, default=False
+        Average ``predict`` over every exact symmetry that ``augment_flip``
+        and ``augment_rot90`` draw from, as for ``CNNClassifier``.
     **kwargs
         Any other skorch ``NeuralNet`` parameter: ``callbacks``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ``warm_start``,
@@ -162,6 +165,7 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
         augment_rotation=0.0,
         augment_zoom=0.0,
         augment_noise=0.0,
+        augment_predict=False,
         **kwargs,
     ):
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -190,6 +194,7 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
         self.augment_rotation = augment_rotation
         self.augment_zoom = augment_zoom
         self.augment_noise = augment_noise
+        self.augment_predict = augment_predict
 
     def _inferred_module_params(self):
         # the modules call their output count n_classes
@@ -313,7 +318,9 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
             X = X["X"]
         if not is_dataset(X):
             X = self._check_input(X, reset=False)
-        out = np.asarray(NeuralNetRegressor.predict_proba(self, X), dtype=np.float64)
+        with self._averaging():
+            out = NeuralNetRegressor.predict_proba(self, X)
+        out = np.asarray(out, dtype=np.float64)
         out = out.reshape(len(out), -1) * self.target_scale_ + self.target_mean_
         return out.ravel() if self.target_ndim_ == 1 else out
 
