@@ -930,6 +930,19 @@ CASES += [
             ),
         ),
     ),
+    (
+        "augment-predict-no-symmetry",
+        "augment_predict=True with neither augment_flip nor augment_rot90",
+        lambda t: CNNClassifier(**TINY, augment_predict=True).fit(*images()),
+        (
+            ValueError,
+            (
+                "CNNClassifier: augment_predict=True averages the predictions over "
+                "the flips and quarter turns of augment_flip and augment_rot90, but "
+                "both are off"
+            ),
+        ),
+    ),
 ]
 
 

@@ -143,7 +143,14 @@ def test_blend_joins_one_seed_to_every_seed(study):
 def test_model_names(study):
     assert study._parse("resnet@aug@binary@5ep") == (
         "resnet",
-        {"augment": True, "binary": True, "epochs": 5, "pool": 1, "unshuffle": 1},
+        {
+            "augment": True,
+            "binary": True,
+            "epochs": 5,
+            "pool": 1,
+            "unshuffle": 1,
+            "tta": False,
+        },
     )
     pipe = study.build("resnet@aug@binary", seed=0, epochs=2)
     assert pipe[-1].augment_flip is True
@@ -160,6 +167,13 @@ def test_model_names(study):
     for base in ("inception", "resnet"):
         net = study.build(f"{base}@unshuffle2", seed=0, epochs=1)[-1]
         assert net.module__pixel_unshuffle == 2
+    net = study.build("cnn@aug@tta", seed=0, epochs=1)[-1]
+    assert net.augment_predict is True
+    assert study.build("cnn@aug", seed=0, epochs=1)[-1].augment_predict is False
+    assert study._fit_key("cnn@aug@tta@20ep") == "cnn@aug@20ep"
+    for name in ("cnn@tta", "hgb@tta"):
+        with pytest.raises(ValueError, match=r"@tta .* needs a network with @aug"):
+            study.build(name, seed=0, epochs=1)
 
 
 def test_pooled_images_are_the_same_particles_at_coarser_pixels(study):
@@ -251,6 +265,31 @@ def test_small_run_end_to_end(study, tmp_path, monkeypatch):
     assert diff["accuracy"] == pytest.approx(
         rows["cnn@aug"]["accuracy"] - result["rows"][0]["accuracy"]
     )
+
+
+@pytest.mark.slow
+def test_a_network_and_its_tta_twin_share_one_fit(study, tmp_path, monkeypatch):
+    fits = []
+
+    def counted(est, *args, **kwargs):
+        fits.append(est[-1].augment_predict)
+        return study_fit(est, *args, **kwargs)
+
+    study_fit = study.fit_and_predict
+    monkeypatch.setattr(study, "fit_and_predict", counted)
+    out = tmp_path / "out"
+    argv = ["--small", "--output-dir", str(out), "--models", "cnn@aug@tta", "cnn@aug"]
+    assert study.main(argv) == 0
+    assert fits == [True]  # one fit, by the first of the twins
+    rows = {
+        r["model"]: r
+        for r in json.loads((out / "particles_4class_val.json").read_text())["rows"]
+    }
+    assert rows["cnn@aug"]["train_s"] == rows["cnn@aug@tta"]["train_s"]
+    with np.load(out / "particles_4class_val_probas.npz") as probas:
+        plain, averaged = probas["cnn@aug"][0], probas["cnn@aug@tta"][0]
+    assert np.abs(plain - averaged).max() > 1e-4  # predicted differently
+    np.testing.assert_allclose(averaged.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_reuse_needs_the_same_evaluation_images(study, tmp_path):

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .._version import __version__
+from ..models._augment import apply_symmetry
 from ..utils import import_optional
 from ._registry import graph_for
 
@@ -33,20 +34,30 @@ class OnnxExportError(ValueError):
 
 
 class _Tagger(nn.Module):
-    """Imager (optional) -> CNN -> ``predict_proba``'s nonlinearity."""
+    """Imager (optional) -> CNN -> ``predict_proba``'s nonlinearity.
 
-    def __init__(self, imager, net, nonlinearity):
+    With ``symmetries`` (``augment_predict=True``) the output is the mean of
+    the nonlinearity over the images transformed by each of them, as
+    ``predict_proba`` computes it.
+    """
+
+    def __init__(self, imager, net, nonlinearity, symmetries=None):
         super().__init__()
         self.imager = imager
         self.net = net
         self.nonlinearity = nonlinearity
+        self.symmetries = symmetries or [(0, ())]
 
     def forward(self, x):
         if self.imager is not None:
             x = self.imager(x)
-        out = self.net(x.to(torch.float32))
-        out = out[0] if isinstance(out, tuple) else out
-        return self.nonlinearity(out)
+        x = x.to(torch.float32)
+        total = None
+        for transform in self.symmetries:
+            out = self.net(apply_symmetry(x, transform))
+            out = self.nonlinearity(out[0] if isinstance(out, tuple) else out)
+            total = out if total is None else total + out
+        return total / len(self.symmetries)
 
 
 class _Destandardise(nn.Module):
@@ -376,7 +387,8 @@ def export_onnx(
     else:
         nonlinearity = clf.get_predict_nonlinearity()
         output_name = PROBABILITIES
-    tagger = _Tagger(imaging, net, nonlinearity).eval()
+    symmetries = clf._predict_symmetries()
+    tagger = _Tagger(imaging, net, nonlinearity, symmetries).eval()
     model = _to_onnx(
         tagger,
         [example],
@@ -420,6 +432,7 @@ def export_onnx(
         ),
         "image_shape": json.dumps([int(clf.n_channels_), *map(int, clf.image_shape_)]),
         "module": type(net).__name__,
+        "symmetries_averaged": json.dumps(len(symmetries or [(0, ())])),
         "nonlinearity": "destandardise"
         if regressor
         else _nonlinearity_name(nonlinearity),
@@ -500,14 +513,17 @@ def read_metadata(model_or_path) -> dict[str, object]:
     -------
     metadata : dict
         ``metadata_props`` with the JSON values (``classes`` or
-        ``n_outputs``, ``imager``, ``input_shape``, ``image_shape``) decoded.
+        ``n_outputs``, ``imager``, ``input_shape``, ``image_shape``,
+        ``symmetries_averaged``: 1, or the number of images
+        ``augment_predict=True`` averages over) decoded.
     """
     onnx = import_optional("onnx", extra="onnx")
     model = model_or_path
     if isinstance(model, (str, os.PathLike)):
         model = onnx.load_model(os.fspath(model), load_external_data=False)
     meta: dict[str, object] = dict(_meta(model))
-    for key in ("classes", "n_outputs", "imager", "input_shape", "image_shape"):
+    keys = ("classes", "n_outputs", "imager", "input_shape", "image_shape")
+    for key in (*keys, "symmetries_averaged"):
         if key in meta:
             meta[key] = json.loads(str(meta[key]))
     return meta

@@ -258,6 +258,7 @@ class NetMixin:
 
     def _check_augmentation(self):
         """Refuse augmentation the training data cannot take (called at fit)."""
+        self._predict_symmetries()  # refuse an augment_predict it cannot honour
         kwargs = self._augmentation()
         if kwargs is None:
             return

@@ -206,6 +206,27 @@ def test_networks_with_unshuffled_pixels(module, params):
     np.testing.assert_allclose(run(session, X), net.predict_proba(X), rtol=0, atol=ATOL)
 
 
+def test_predictions_averaged_over_the_symmetries():
+    # augment_predict=True: the graph averages over the eight flips and turns too
+    X, y = blob_images(n=40, size=12)
+    net = CNNClassifier(
+        max_epochs=1, random_state=0, augment_flip=True, augment_rot90=True, **TINY
+    ).fit(X, y)
+    plain = net.predict_proba(X)
+    net.set_params(augment_predict=True)
+    averaged = net.predict_proba(X)
+    assert np.abs(averaged - plain).max() > 1e-3  # so the check below can fail
+    model = export_onnx(net)
+    np.testing.assert_allclose(run(session_of(model), X), averaged, rtol=0, atol=ATOL)
+    assert read_metadata(model)["symmetries_averaged"] == 8
+    assert (
+        read_metadata(export_onnx(net.set_params(augment_predict=False)))[
+            "symmetries_averaged"
+        ]
+        == 1
+    )
+
+
 class _Records(logging.Handler):
     def __init__(self):
         super().__init__(logging.DEBUG)

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from hepclf import CNNClassifier, CNNRegressor, load_model, save_model
 from hepclf.models import augment_images
-from hepclf.models._augment import _rotate_and_zoom
+from hepclf.models._augment import _rotate_and_zoom, apply_symmetry, symmetries
 
 from .conftest import SMALL, TINY, make_blob_images, prong_jets
 
@@ -416,3 +416,130 @@ def test_bad_augmentation_parameters(blobs, param, value):
     X, y = blobs
     with pytest.raises(InvalidParameterError, match=param):
         tiny_clf(**{param: value}).fit(X, y)
+
+
+# -- augment_predict: predictions averaged over the exact symmetries ----------------
+
+
+@pytest.mark.parametrize(
+    ("flip", "rot90", "flips", "turns", "n"),
+    [
+        (True, True, ((), (-1,), (-2,), (-1, -2)), range(4), 8),
+        ("horizontal", True, ((), (-1,)), range(4), 8),
+        ("vertical", True, ((), (-2,)), range(4), 8),
+        (True, False, ((), (-1,), (-2,), (-1, -2)), (0,), 4),
+        ("horizontal", False, ((), (-1,)), (0,), 2),
+        (False, True, ((),), range(4), 4),
+        (False, False, ((),), (0,), 1),
+    ],
+)
+def test_symmetries_are_what_the_augmentation_draws_from(flip, rot90, flips, turns, n):
+    image = asymmetric_images(n=1)[0]
+    transforms = symmetries(flip, rot90)
+    assert len(transforms) == n
+    assert transforms[0] == (0, ())  # the identity first
+    made = [apply_symmetry(image, t) for t in transforms]
+    drawn = dihedral(image, flips=flips, turns=turns)
+    # each image the augmentation can draw, exactly once
+    assert sorted(which(m, drawn) is not None for m in made) == [True] * n
+    assert len({which(m, made) for m in drawn}) == n
+
+
+def symmetric_copies(X, flip=True, rot90=True):
+    x = torch.from_numpy(np.asarray(X))
+    return [apply_symmetry(x, t).numpy().copy() for t in symmetries(flip, rot90)]
+
+
+@pytest.mark.parametrize(
+    ("flip", "rot90"), [(True, True), ("horizontal", False), (False, True)]
+)
+def test_averaged_probabilities_are_the_mean_over_the_symmetries(blobs, flip, rot90):
+    X, y = blobs
+    clf = tiny_clf(augment_flip=flip, augment_rot90=rot90).fit(X, y)
+    plain = clf.predict_proba(X)
+    copies = [clf.predict_proba(c) for c in symmetric_copies(X, flip, rot90)]
+    clf.set_params(augment_predict=True)
+    averaged = clf.predict_proba(X)
+    assert_allclose(averaged, np.mean(copies, axis=0), rtol=0, atol=1e-6)
+    assert_allclose(averaged.sum(axis=1), 1.0, rtol=0, atol=1e-6)
+    assert np.abs(averaged - plain).max() > 1e-3  # the average is not the image alone
+    # exactly invariant: every symmetric copy of the images gets the same answer
+    for copy in symmetric_copies(X, flip, rot90):
+        assert_allclose(clf.predict_proba(copy), averaged, rtol=0, atol=1e-6)
+    assert_array_equal(clf.predict(X), clf.classes_[averaged.argmax(axis=1)])
+
+
+def test_averaged_regression_is_the_mean_over_the_symmetries(blobs):
+    X, _ = blobs
+    target = X.sum(axis=(1, 2, 3))  # invariant under every flip and turn
+    reg = CNNRegressor(
+        max_epochs=2, random_state=0, augment_flip=True, augment_rot90=True, **TINY
+    ).fit(X, target)
+    copies = [reg.predict(c) for c in symmetric_copies(X)]
+    reg.set_params(augment_predict=True)
+    averaged = reg.predict(X)
+    assert_allclose(averaged, np.mean(copies, axis=0), rtol=1e-5, atol=1e-4)
+    assert np.abs(averaged - copies[0]).max() > 1e-3
+
+
+def test_fit_scores_validation_on_the_images_as_they_are():
+    from skorch.dataset import ValidSplit
+
+    x = asymmetric_images(n=40)
+    net = recorder(
+        augment_flip=True,
+        augment_rot90=True,
+        augment_predict=True,
+        train_split=ValidSplit(4),
+    ).fit(x.numpy(), np.arange(40) % 2)
+    # validation loss and accuracy during fit: the held-out quarter as it is
+    for batch in net.module_.seen[False]:
+        assert_array_equal(batch.numpy(), x[:10].numpy())
+    # predict: the eight symmetric copies, one forward pass each
+    net.module_.seen[False].clear()
+    net.predict_proba(x.numpy())
+    seen = net.module_.seen[False]
+    assert len(seen) == 8
+    for batch, copy in zip(seen, symmetric_copies(x.numpy()), strict=True):
+        assert_array_equal(batch.numpy(), copy)
+
+
+def test_augment_predict_round_trips_and_is_tuned(blobs, tmp_path):
+    X, y = blobs
+    clf = tiny_clf(max_epochs=1, augment_flip=True, augment_rot90=True)
+    clf.set_params(augment_predict=True).fit(X, y)
+    expected = clf.predict_proba(X)
+    save_model(clf, tmp_path / "clf.hepclf")
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    for other in (
+        load_model(tmp_path / "clf.hepclf"),
+        joblib.load(tmp_path / "clf.joblib"),
+    ):
+        assert other.augment_predict is True
+        assert_array_equal(other.predict_proba(X), expected)
+    search = GridSearchCV(
+        tiny_clf(max_epochs=1, augment_flip=True),
+        {"augment_predict": [False, True]},
+        cv=2,
+    ).fit(X[:200], y[:200])
+    assert [p["augment_predict"] for p in search.cv_results_["params"]] == [False, True]
+
+
+def test_augment_predict_needs_a_symmetry(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match=r"augment_predict=True .* but both are off"):
+        tiny_clf(augment_predict=True).fit(X, y)
+    # switched on after a fit without flips or turns: refused at predict
+    clf = tiny_clf(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"augment_predict=True .* but both are off"):
+        clf.set_params(augment_predict=True).predict_proba(X)
+    with pytest.raises(InvalidParameterError, match="augment_predict"):
+        tiny_clf(augment_predict="yes").fit(X, y)
+
+
+def test_augment_predict_with_quarter_turns_needs_square_images():
+    X, y = make_blob_images(n=40, size=16)
+    clf = tiny_clf(augment_flip=True, max_epochs=1).fit(X[..., :12], y)
+    clf.set_params(augment_rot90=True, augment_predict=True)
+    with pytest.raises(ValueError, match=r"square images only.*16 x 12 images"):
+        clf.predict_proba(X[..., :12])
