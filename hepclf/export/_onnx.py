@@ -290,7 +290,10 @@ def export_onnx(
         float32) and output ``"probabilities"`` ``(batch, n_classes)`` float32,
         columns in the order of ``classes_``. ``metadata_props`` hold the
         classes, the imager's parameters, the input format, the padding
-        convention and the hepclf version. A regressor's graph has the output
+        convention, the hepclf version and ``symmetries_averaged`` (the
+        number of flipped and turned images each output is the mean over:
+        1, or 2, 4 or 8 with ``augment_predict=True``, as ``predict_proba``
+        computes it). A regressor's graph has the output
         ``"predictions"`` ``(batch, n_outputs)`` float32 in the target's units
         (two-dimensional even for one target, where ``predict`` returns 1-D)
         and ``n_outputs`` in place of the classes.
@@ -515,7 +518,8 @@ def read_metadata(model_or_path) -> dict[str, object]:
         ``metadata_props`` with the JSON values (``classes`` or
         ``n_outputs``, ``imager``, ``input_shape``, ``image_shape``,
         ``symmetries_averaged``: 1, or the number of images
-        ``augment_predict=True`` averages over) decoded.
+        ``augment_predict=True`` averages over; absent from files written
+        before hepclf 0.2) decoded.
     """
     onnx = import_optional("onnx", extra="onnx")
     model = model_or_path

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..models import CNNRegressor
+from ..models._augment import apply_symmetry
 from ..utils import import_optional
 from ._common import label_codes, network_input
 
@@ -67,7 +68,10 @@ def saliency(
     output : {"logit", "proba"}, default="logit"
         Explain the module's output (the logit), or the probability that
         ``predict_proba`` returns (the net's predict nonlinearity applied).
-        A regressor explains its prediction and takes ``"logit"`` only.
+        A regressor explains its prediction and takes ``"logit"`` only. With
+        ``augment_predict=True`` the explained score is the mean over the
+        flipped and turned images, as ``predict_proba`` (and ``predict``)
+        computes it; for ``"logit"``, the mean of the logits.
     batch_size : int, optional
         Samples per batch; the classifier's ``batch_size`` by default.
     **method_kwargs
@@ -155,11 +159,17 @@ def saliency(
         scale = torch.as_tensor(net.target_scale_, dtype=torch.float32, device=device)
         shift = torch.as_tensor(net.target_mean_, dtype=torch.float32, device=device)
 
-    def forward(x):
+    symmetries = net._predict_symmetries() or [(0, ())]
+
+    def one(x):
         out = module(x)
         if regressor:
             return out.reshape(len(out), -1) * scale + shift
         return nonlinearity(out) if nonlinearity is not None else out
+
+    def forward(x):  # averaged as predict averages it (augment_predict=True)
+        outs = [one(apply_symmetry(x, t)) for t in symmetries]
+        return outs[0] if len(outs) == 1 else torch.stack(outs).mean(dim=0)
 
     kwargs = _default_kwargs(method, net, X, batch_size, method_kwargs)
     with_delta = method == "integrated_gradients" and kwargs.get(

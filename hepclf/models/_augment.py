@@ -206,7 +206,7 @@ def _rotate_and_zoom(x, angle, scale):
 
 
 def symmetries(flip=False, rot90=False):
-    """Return the exact transformations that ``flip`` and ``rot90`` draw from, once each.
+    """Return the exact transformations ``flip`` and ``rot90`` draw from, once each.
 
     These are the pixel permutations a network trained with these
     augmentations has seen every image under: with ``rot90``, the quarter
@@ -243,7 +243,20 @@ def apply_symmetry(x, transform):
     """Apply one of :func:`symmetries`' transformations to a batch of images.
 
     The image is mirrored about the ``flipped_axes`` first, then turned by
-    ``quarter_turns`` quarters (counter-clockwise, ``torch.rot90``).
+    ``quarter_turns`` quarters (``torch.rot90`` from the height axis towards
+    the width axis).
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (..., height, width)
+        The images; the last two axes are the image's.
+    transform : (int, tuple of int)
+        ``(quarter_turns, flipped_axes)``, as :func:`symmetries` returns them.
+
+    Returns
+    -------
+    transformed : torch.Tensor
+        The transformed images (square images keep their shape).
     """
     quarter_turns, flipped_axes = transform
     out = x.flip(flipped_axes) if flipped_axes else x

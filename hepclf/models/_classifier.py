@@ -140,15 +140,17 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
     augment_predict : bool, default=False
         Average ``predict_proba`` over every exact symmetry that
         ``augment_flip`` and ``augment_rot90`` draw from: the probabilities of
-        each image under the eight symmetries of the square when both are on
-        (``True`` flips and quarter turns), the four combinations of the two
-        mirrors for ``augment_flip=True`` alone, the four quarter turns for
+        each image under the eight symmetries of the square when quarter turns
+        and any flip are on, the four combinations of the two mirrors for
+        ``augment_flip=True`` alone, the four quarter turns for
         ``augment_rot90=True`` alone, two images for one mirror. The average
-        is exactly invariant under these transformations, and costs as many
-        forward passes. Random rolls, rotations, zooms and noise are not
-        averaged. It can be set after ``fit`` (``set_params``); validation
-        scores during ``fit`` are never averaged. Needs ``augment_flip`` or
-        ``augment_rot90``.
+        is exactly invariant under these transformations and costs one
+        forward pass per image averaged. Random rolls, rotations, zooms and
+        noise are not averaged. It can be set after ``fit`` (``set_params``);
+        validation scores during ``fit`` are never averaged. Needs
+        ``augment_flip`` or ``augment_rot90``.
+
+        .. versionadded:: 0.2
     **kwargs
         Any other skorch ``NeuralNet`` parameter: ``callbacks``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ``warm_start``,

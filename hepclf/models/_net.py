@@ -23,6 +23,7 @@ cannot do it; skorch's own mixed precision goes through Accelerate
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import inspect
 import numbers
 import os
@@ -50,6 +51,14 @@ from ._modules import get_module
 #: autocast dtype of each ``precision``
 AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
+# Per thread (and asyncio task), never on the estimator, so that nothing of
+# it is pickled and two threads predicting with one estimator do not meet:
+# the ids of the nets whose ``fit`` is running, and for each net whose
+# ``predict``/``predict_proba`` averages over the symmetries, the
+# transformations and the real predict nonlinearity.
+_FITTING = contextvars.ContextVar("hepclf_fitting", default=frozenset())
+_AVERAGING = contextvars.ContextVar("hepclf_averaging", default=None)
+
 
 class NetMixin:
     """Shared machinery of hepclf's skorch networks (see the module docstring)."""
@@ -68,11 +77,6 @@ class NetMixin:
         "augment_noise": [Interval(Real, 0, None, closed="left")],
         "augment_predict": ["boolean"],
     }
-
-    # set while ``fit`` runs, and while ``predict``/``predict_proba`` average
-    # over the symmetries: (transforms, the real predict nonlinearity)
-    _in_fit = False
-    _averaged = None
 
     def _check_params(self):
         """Validate the parameters hepclf adds (scikit-learn's InvalidParameterError)."""
@@ -258,9 +262,9 @@ class NetMixin:
 
     def _check_augmentation(self):
         """Refuse augmentation the training data cannot take (called at fit)."""
-        self._predict_symmetries()  # refuse an augment_predict it cannot honour
         kwargs = self._augmentation()
         if kwargs is None:
+            self._predict_symmetries()  # refuses augment_predict without a symmetry
             return
         name = type(self).__name__
         kind = self.get_input_kind()
@@ -277,6 +281,7 @@ class NetMixin:
                 f"{name}: augment_rot90=True turns square images only, but the "
                 f"training images are {height} x {width}"
             )
+        self._predict_symmetries()
 
     def _augment(self, x):
         """Augment a training batch (a tensor on its device) if asked to."""
@@ -285,9 +290,15 @@ class NetMixin:
 
     # -- predictions averaged over the symmetries (augment_predict) --------------------
     def _predict_symmetries(self):
-        """Return the transformations ``augment_predict`` averages over (None: off)."""
-        if not self.augment_predict:
+        """Return the transformations ``augment_predict`` averages over (None: off).
+
+        The parameters are validated first, since they may have been set
+        after ``fit``.
+        """
+        # a net pickled before augment_predict existed predicts as it did
+        if not getattr(self, "augment_predict", False):
             return None
+        self._check_params()
         name = type(self).__name__
         transforms = symmetries(self.augment_flip, self.augment_rot90)
         if len(transforms) == 1:
@@ -320,31 +331,43 @@ class NetMixin:
         is already a probability. Inside ``fit`` (validation scores) nothing is
         averaged.
         """
-        transforms = None if self._in_fit else self._predict_symmetries()
+        fitting = id(self) in _FITTING.get()
+        transforms = None if fitting else self._predict_symmetries()
         if transforms is None:
             yield
             return
-        self._averaged = (transforms, self._get_predict_nonlinearity())
+        averaging = {**(_AVERAGING.get() or {})}
+        averaging[id(self)] = (transforms, self._get_predict_nonlinearity())
+        token = _AVERAGING.set(averaging)
         try:
             yield
         finally:
-            del self._averaged  # back to the class's None
+            _AVERAGING.reset(token)
 
     def _get_predict_nonlinearity(self):
-        if self._averaged is not None:
+        if id(self) in (_AVERAGING.get() or {}):
             return _identity
         return super()._get_predict_nonlinearity()
 
     def evaluation_step(self, batch, training=False):
         """Return the output for one batch, averaged while :meth:`_averaging` runs."""
-        if training or self._averaged is None:
+        averaged = (_AVERAGING.get() or {}).get(id(self))
+        if training or averaged is None:
             return super().evaluation_step(batch, training=training)
-        transforms, nonlinearity = self._averaged
+        transforms, nonlinearity = averaged
         self.check_is_fitted()
         Xi, _ = unpack_data(batch)
+        if isinstance(Xi, dict) and "sample_weight" in Xi:
+            Xi = Xi["X"]
         with torch.no_grad(), self._on_device():
             self._set_training(False)
             x = to_tensor(Xi, device=self.device)
+            if not (isinstance(x, torch.Tensor) and x.ndim == 4):
+                raise ValueError(
+                    f"{type(self).__name__}: augment_predict=True needs batches of "
+                    "images (n_images, n_channels, height, width), got "
+                    f"{getattr(x, 'shape', type(x).__name__)}"
+                )
             total = None
             for transform in transforms:
                 out = self.infer(apply_symmetry(x, transform))
@@ -380,15 +403,11 @@ class NetMixin:
     @contextlib.contextmanager
     def _fitting(self):
         """Mark a fit in progress: its validation predictions are never averaged."""
-        outer = self._in_fit
-        self._in_fit = True
+        token = _FITTING.set(_FITTING.get() | {id(self)})
         try:
             yield
         finally:
-            if outer:
-                self._in_fit = outer
-            else:
-                del self._in_fit  # back to the class's False
+            _FITTING.reset(token)
 
     # -- module construction ----------------------------------------------------------
     def _inferred_module_params(self):

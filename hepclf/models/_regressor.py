@@ -98,6 +98,8 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
     augment_predict : bool, default=False
         Average ``predict`` over every exact symmetry that ``augment_flip``
         and ``augment_rot90`` draw from, as for ``CNNClassifier``.
+
+        .. versionadded:: 0.2
     **kwargs
         Any other skorch ``NeuralNet`` parameter: ``callbacks``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ``warm_start``,

@@ -226,6 +226,21 @@ def test_predictions_averaged_over_the_symmetries():
         == 1
     )
 
+    # a regressor's averaged prediction too, in the target's units
+    target = 10.0 + X.sum(axis=(1, 2, 3))
+    reg = hepclf.CNNRegressor(
+        max_epochs=1, random_state=0, augment_flip="horizontal", **TINY
+    ).fit(X, target)
+    reg.set_params(augment_predict=True)
+    model = export_onnx(reg)
+    np.testing.assert_allclose(
+        session_of(model).run(["predictions"], {"images": X})[0][:, 0],
+        reg.predict(X),
+        rtol=1e-5,
+        atol=1e-4,
+    )
+    assert read_metadata(model)["symmetries_averaged"] == 2
+
 
 class _Records(logging.Handler):
     def __init__(self):

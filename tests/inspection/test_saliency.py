@@ -12,6 +12,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from hepclf import CNNClassifier, CNNRegressor
 from hepclf.inspection import saliency
+from hepclf.models._augment import apply_symmetry, symmetries
 
 from .conftest import PATCH, SMALL_CNN, LinearNet, linear_classifier, patch_images
 
@@ -120,6 +121,27 @@ def test_proba_output_is_the_softmax_gradient():
     # d p_a / dx = p_a (1 - p_a) (w_a - w_b)
     expected = (p * (1 - p))[:, None, None, None] * (weight[0] - weight[1])[None]
     assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
+
+
+def test_averaged_predictions_are_explained_as_averaged():
+    # augment_predict=True: the logit explained is the mean over the eight flips
+    # and turns, w . g(x) averaged, whose gradient is the weight averaged over them
+    rng = np.random.default_rng(5)
+    weight = rng.normal(size=(2, 1, 3, 3))
+    clf = linear_classifier(weight)
+    clf.set_params(augment_flip=True, augment_rot90=True, augment_predict=True)
+    X = rng.random((4, 1, 3, 3)).astype(np.float32)
+    got = saliency(clf, X, target="a", abs=False)
+    w = torch.as_tensor(weight[0], dtype=torch.float32)
+    expected = np.mean(
+        [apply_symmetry(w, t).numpy() for t in symmetries(True, True)], 0
+    )
+    assert_allclose(got, np.broadcast_to(expected, got.shape), rtol=1e-5, atol=1e-6)
+    assert np.abs(expected - weight[0]).max() > 0.1  # not the plain gradient
+    # integrated gradients of the probability add up to predict_proba's change
+    ig = saliency(clf, X, target="a", output="proba", method="integrated_gradients")
+    drop = clf.predict_proba(X)[:, 0] - clf.predict_proba(np.zeros_like(X))[:, 0]
+    assert_allclose(ig.sum(axis=(1, 2, 3)), drop, atol=1e-3)
 
 
 def test_default_target_is_the_predicted_class(patch_classifier, patch_data):

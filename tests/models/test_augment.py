@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import joblib
 import numpy as np
@@ -520,9 +521,40 @@ def test_augment_predict_round_trips_and_is_tuned(blobs, tmp_path):
     search = GridSearchCV(
         tiny_clf(max_epochs=1, augment_flip=True),
         {"augment_predict": [False, True]},
+        scoring="neg_log_loss",
         cv=2,
     ).fit(X[:200], y[:200])
-    assert [p["augment_predict"] for p in search.cv_results_["params"]] == [False, True]
+    plain, averaged = search.cv_results_["mean_test_score"]
+    assert abs(plain - averaged) > 1e-4  # the candidates predicted differently
+
+
+def test_a_net_pickled_before_augment_predict_predicts_as_before(blobs):
+    X, y = blobs
+    clf = tiny_clf(max_epochs=1, augment_flip=True).fit(X, y)
+    expected = clf.predict_proba(X)
+    del clf.augment_predict  # as in a pickle written before it existed
+    old = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(old.predict_proba(X), expected)
+
+
+def test_averaging_leaves_nothing_on_the_estimator(blobs):
+    X, y = blobs
+    clf = tiny_clf(max_epochs=1, augment_flip=True, augment_predict=True).fit(X, y)
+    before = set(vars(clf))
+    clf.predict_proba(X)
+    assert set(vars(clf)) == before
+
+    # an error inside an averaged predict leaves the net as it was
+    def broken(x, **kwargs):
+        raise RuntimeError("broken module")
+
+    clf.infer = broken
+    with pytest.raises(RuntimeError, match="broken module"):
+        clf.predict_proba(X)
+    del clf.infer
+    assert set(vars(clf)) == before
+    # the real nonlinearity is back after the averaged predict
+    assert clf.get_predict_nonlinearity()(torch.zeros(1, 2)).sum().item() == 1.0
 
 
 def test_augment_predict_needs_a_symmetry(blobs):
