@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from .._version import __version__
-from ..models._augment import apply_symmetry
 from ..utils import import_optional
 from ._registry import graph_for
 
@@ -49,6 +48,9 @@ class _Tagger(nn.Module):
         self.symmetries = symmetries or [(0, ())]
 
     def forward(self, x):
+        # hepclf.models imports hepclf.imaging, which imports this package
+        from ..models._augment import apply_symmetry
+
         if self.imager is not None:
             x = self.imager(x)
         x = x.to(torch.float32)
