@@ -4,8 +4,9 @@
   generator seed per split, process, ...) and ``apply_small`` (``--small``);
 * the boosted-tree baseline: ``HGB_GRID`` and ``tune_hgb``;
 * training: ``fit_timed``, ``fit_and_predict`` (probabilities, training time
-  and inference rate of one seed), ``median_or_none`` and ``seed_line`` (the
-  progress line of a seed);
+  and inference rate of one seed) and ``predict_and_time`` (the same for a
+  fitted model), ``median_or_none`` and ``seed_line`` (the progress line of
+  a seed);
 * scoring: ``accuracy`` and ``mean_confusion``;
 * output: ``md`` (a model name in markdown), ``cell``, ``table`` and
   ``differences_table`` (markdown tables), ``write_outputs`` (the
@@ -96,9 +97,15 @@ def fit_and_predict(est, X_train, y_train, X_eval, timing_repeats):
     over ``timing_repeats`` passes), None when ``timing_repeats`` is 0.
     """
     train_s = fit_timed(est, X_train, y_train)
+    proba, rate = predict_and_time(est, X_eval, timing_repeats)
+    return proba, train_s, rate
+
+
+def predict_and_time(est, X_eval, timing_repeats):
+    """Predict ``X_eval`` with a fitted ``est``: ``(proba, rate)``, as above."""
     proba = est.predict_proba(X_eval)
     rate = inference_rate(est, X_eval, timing_repeats) if timing_repeats else None
-    return proba, train_s, rate
+    return proba, rate
 
 
 def median_or_none(values):

@@ -102,10 +102,10 @@ from _study import (
     derived_seed,
     differences_table,
     fit_and_predict,
-    inference_rate,
     md,
     mean_confusion,
     median_or_none,
+    predict_and_time,
     seed_line,
     table,
     tune_hgb,
@@ -914,7 +914,7 @@ def main(argv=None):
     fitted = {}
     stem = out / f"particles_{args.config}_{args.split}"
     for name in args.models:
-        base = _parse(name)[0]
+        base, options = _parse(name)
         if base == "hgb" and name not in hgb_params:
             # tuned on the features its own pipeline computes
             features = build(name, seed=0, epochs=1, pixel_size=pixel_size)[:-1]
@@ -941,9 +941,8 @@ def main(argv=None):
             key = (_fit_key(name), seed)
             if key in fitted:  # the twin's fit, predicting as this model does
                 est, seconds = fitted[key]
-                est[-1].set_params(augment_predict=_parse(name)[1]["tta"])
-                proba = est.predict_proba(X_eval)
-                rate = inference_rate(est, X_eval, timing) if timing else None
+                est[-1].set_params(augment_predict=options["tta"])
+                proba, rate = predict_and_time(est, X_eval, timing)
             else:
                 proba, seconds, rate = fit_and_predict(
                     est, X_train, y_train, X_eval, timing

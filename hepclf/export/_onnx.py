@@ -49,17 +49,15 @@ class _Tagger(nn.Module):
 
     def forward(self, x):
         # hepclf.models imports hepclf.imaging, which imports this package
-        from ..models._augment import apply_symmetry
+        from ..models._augment import average_over_symmetries
 
         if self.imager is not None:
             x = self.imager(x)
-        x = x.to(torch.float32)
-        total = None
-        for transform in self.symmetries:
-            out = self.net(apply_symmetry(x, transform))
-            out = self.nonlinearity(out[0] if isinstance(out, tuple) else out)
-            total = out if total is None else total + out
-        return total / len(self.symmetries)
+        return average_over_symmetries(self._one, x.to(torch.float32), self.symmetries)
+
+    def _one(self, x):
+        out = self.net(x)
+        return self.nonlinearity(out[0] if isinstance(out, tuple) else out)
 
 
 class _Destandardise(nn.Module):
@@ -392,8 +390,7 @@ def export_onnx(
     else:
         nonlinearity = clf.get_predict_nonlinearity()
         output_name = PROBABILITIES
-    symmetries = clf._predict_symmetries()
-    tagger = _Tagger(imaging, net, nonlinearity, symmetries).eval()
+    tagger = _Tagger(imaging, net, nonlinearity, clf._predict_symmetries()).eval()
     model = _to_onnx(
         tagger,
         [example],
@@ -437,7 +434,7 @@ def export_onnx(
         ),
         "image_shape": json.dumps([int(clf.n_channels_), *map(int, clf.image_shape_)]),
         "module": type(net).__name__,
-        "symmetries_averaged": json.dumps(len(symmetries or [(0, ())])),
+        "symmetries_averaged": json.dumps(len(tagger.symmetries)),
         "nonlinearity": "destandardise"
         if regressor
         else _nonlinearity_name(nonlinearity),
@@ -528,8 +525,14 @@ def read_metadata(model_or_path) -> dict[str, object]:
     if isinstance(model, (str, os.PathLike)):
         model = onnx.load_model(os.fspath(model), load_external_data=False)
     meta: dict[str, object] = dict(_meta(model))
-    keys = ("classes", "n_outputs", "imager", "input_shape", "image_shape")
-    for key in (*keys, "symmetries_averaged"):
+    for key in (
+        "classes",
+        "n_outputs",
+        "imager",
+        "input_shape",
+        "image_shape",
+        "symmetries_averaged",
+    ):
         if key in meta:
             meta[key] = json.loads(str(meta[key]))
     return meta

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..models import CNNRegressor
-from ..models._augment import apply_symmetry
+from ..models._augment import average_over_symmetries
 from ..utils import import_optional
 from ._common import label_codes, network_input
 
@@ -168,8 +168,7 @@ def saliency(
         return nonlinearity(out) if nonlinearity is not None else out
 
     def forward(x):  # averaged as predict averages it (augment_predict=True)
-        outs = [one(apply_symmetry(x, t)) for t in symmetries]
-        return outs[0] if len(outs) == 1 else torch.stack(outs).mean(dim=0)
+        return average_over_symmetries(one, x, symmetries)
 
     kwargs = _default_kwargs(method, net, X, batch_size, method_kwargs)
     with_delta = method == "integrated_gradients" and kwargs.get(

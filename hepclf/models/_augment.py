@@ -261,3 +261,16 @@ def apply_symmetry(x, transform):
     quarter_turns, flipped_axes = transform
     out = x.flip(flipped_axes) if flipped_axes else x
     return torch.rot90(out, quarter_turns, dims=(-2, -1)) if quarter_turns else out
+
+
+def average_over_symmetries(fn, x, transforms):
+    """Return the mean of ``fn`` over ``x`` transformed by each of ``transforms``.
+
+    ``predict``/``predict_proba`` with ``augment_predict=True``, the ONNX
+    graph and the saliency maps all average this way, in this order.
+    """
+    total = None
+    for transform in transforms:
+        out = fn(apply_symmetry(x, transform))
+        total = out if total is None else total + out
+    return total / len(transforms)

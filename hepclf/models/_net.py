@@ -42,7 +42,12 @@ from skorch.callbacks import Checkpoint, LoadInitState
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from ._augment import AUGMENT_PARAMS, apply_symmetry, augment_images, symmetries
+from ._augment import (
+    AUGMENT_PARAMS,
+    augment_images,
+    average_over_symmetries,
+    symmetries,
+)
 from ._callbacks import EpochSeed
 from ._inputs import get_input_kind
 from ._loader import ArrayLoader
@@ -368,12 +373,12 @@ class NetMixin:
                     "images (n_images, n_channels, height, width), got "
                     f"{getattr(x, 'shape', type(x).__name__)}"
                 )
-            total = None
-            for transform in transforms:
-                out = self.infer(apply_symmetry(x, transform))
-                out = nonlinearity(out[0] if isinstance(out, tuple) else out)
-                total = out if total is None else total + out
-        return total / len(transforms)
+
+            def one(images):
+                out = self.infer(images)
+                return nonlinearity(out[0] if isinstance(out, tuple) else out)
+
+            return average_over_symmetries(one, x, transforms)
 
     # -- fitting ----------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, fit_params):
