@@ -268,25 +268,27 @@ class NetMixin:
     def _check_augmentation(self):
         """Refuse augmentation the training data cannot take (called at fit)."""
         kwargs = self._augmentation()
-        if kwargs is None:
-            self._predict_symmetries()  # refuses augment_predict without a symmetry
-            return
+        if kwargs is not None:
+            on = sorted(f"augment_{k}={v!r}" for k, v in kwargs.items() if bool(v))
+            self._check_transformable(f"augmentation ({', '.join(on)})")
+        self._predict_symmetries()  # refuses augment_predict without a symmetry
+
+    def _check_transformable(self, what):
+        """Refuse ``what`` unless the module takes images, square ones for turns."""
         name = type(self).__name__
         kind = self.get_input_kind()
         if kind.name != "images":
-            on = sorted(f"augment_{k}={v!r}" for k, v in kwargs.items() if bool(v))
             raise ValueError(
-                f"{name}: augmentation ({', '.join(on)}) transforms images, but the "
-                f"module {self.module!r} takes {kind.name!r} input; leave the "
-                "augment_* parameters at their defaults"
+                f"{name}: {what} transforms images, but the module {self.module!r} "
+                f"takes {kind.name!r} input; leave the augment_* parameters at their "
+                "defaults"
             )
         height, width = self.image_shape_
-        if kwargs["rot90"] and height != width:
+        if self.augment_rot90 and height != width:
             raise ValueError(
                 f"{name}: augment_rot90=True turns square images only, but the "
                 f"training images are {height} x {width}"
             )
-        self._predict_symmetries()
 
     def _augment(self, x):
         """Augment a training batch (a tensor on its device) if asked to."""
@@ -312,18 +314,7 @@ class NetMixin:
                 "flips and quarter turns of augment_flip and augment_rot90, but "
                 "both are off"
             )
-        kind = self.get_input_kind()
-        if kind.name != "images":
-            raise ValueError(
-                f"{name}: augment_predict=True transforms images, but the module "
-                f"{self.module!r} takes {kind.name!r} input"
-            )
-        height, width = self.image_shape_
-        if self.augment_rot90 and height != width:
-            raise ValueError(
-                f"{name}: augment_predict=True with augment_rot90=True turns square "
-                f"images only, but the model was fitted on {height} x {width} images"
-            )
+        self._check_transformable("augment_predict=True")
         return transforms
 
     @contextlib.contextmanager

@@ -573,5 +573,8 @@ def test_augment_predict_with_quarter_turns_needs_square_images():
     X, y = make_blob_images(n=40, size=16)
     clf = tiny_clf(augment_flip=True, max_epochs=1).fit(X[..., :12], y)
     clf.set_params(augment_rot90=True, augment_predict=True)
-    with pytest.raises(ValueError, match=r"square images only.*16 x 12 images"):
+    with pytest.raises(
+        ValueError,
+        match=r"turns square images only, but the training images are 16 x 12",
+    ):
         clf.predict_proba(X[..., :12])
