@@ -204,6 +204,7 @@ def simulate(split, n_per_class, args):
         h5.parent.mkdir(parents=True, exist_ok=True)
         write_particle_images(h5, images, info["pdg"].to_numpy())
         info.to_csv(csv, index=False)
+        del images  # read back below: one copy in memory, not two
     images, labels = load_particle_images(h5)
     return images, labels, pd.read_csv(csv)
 

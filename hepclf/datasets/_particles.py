@@ -836,7 +836,9 @@ def make_particle_images(
         of ``classes``).
     n_jobs : int, default=1
         Number of worker processes; -1 uses all cores. Images are made in
-        tasks of at most 64 images of one class, each with its own seed.
+        tasks of at most 64 images of one class, each with its own seed, and
+        each task's images go straight to their places in the output, so the
+        memory needed is the output's (4 bytes a pixel) and little more.
     progress : bool, default=True
         Show a tqdm progress bar counting images.
     return_info : bool, default=False
@@ -1027,44 +1029,59 @@ def make_particle_images(
             task = _ImageTask(name, n, ranges[name], child, physics)
             tasks.append(Task(_make_images, task, f"{n} {name} images"))
 
+    # Each task's images go straight to their shuffled places in one array,
+    # so the peak memory is the output plus one chunk per worker.
+    total = n_per_class * len(names)
+    order = (
+        np.random.default_rng(shuffle_seed).permutation(total)
+        if shuffle
+        else np.arange(total)
+    )
+    place = np.empty(total, dtype=np.int64)
+    place[order] = np.arange(total)  # the k-th image made goes to place[k]
+    starts = np.cumsum([0] + [t.settings.n_images for t in tasks])
+    images = np.empty((total, 1, physics.npix, physics.npix), dtype=np.float32)
+    rows = [None] * total
+
+    def file_away(k, result):
+        chunk, chunk_rows, cpu = result
+        where = place[starts[k] : starts[k + 1]]
+        images[where] = chunk
+        for i, row in zip(where.tolist(), chunk_rows, strict=True):
+            rows[i] = row
+        return cpu
+
     t0 = time.perf_counter()
-    results = run_tasks(
-        tasks,
-        n_jobs=n_jobs,
-        progress=progress,
-        total=n_per_class * len(names),
-        desc="particle images",
-        unit="image",
+    cpu = sum(
+        run_tasks(
+            tasks,
+            n_jobs=n_jobs,
+            progress=progress,
+            total=total,
+            desc="particle images",
+            unit="image",
+            on_result=file_away,
+        )
     )
     elapsed = time.perf_counter() - t0
-    images = np.concatenate([r[0] for r in results])
-    rows = [row for r in results for row in r[1]]
-    cpu = sum(r[2] for r in results)
     logger.info(
         "made %d images in %.1f s with n_jobs=%d (%.1f images/s per core)",
-        len(images),
+        total,
         elapsed,
         n_jobs,
-        len(images) / max(cpu, 1e-9),
+        total / max(cpu, 1e-9),
     )
-    particles = np.array([row["particle"] for row in rows])
     if labels == "index":
         codes = sorted(PARTICLE_CLASSES[name][0] for name in names)
         pdg = np.array([row["pdg"] for row in rows])
         y = np.searchsorted(codes, pdg).astype(np.int64)
     else:
-        y = particles
-    order = (
-        np.random.default_rng(shuffle_seed).permutation(len(images))
-        if shuffle
-        else np.arange(len(images))
-    )
-    images, y = images[order], y[order]
+        y = np.array([row["particle"] for row in rows])
     if not return_info:
         return images, y
     import pandas as pd
 
-    info = pd.DataFrame([rows[k] for k in order])
+    info = pd.DataFrame(rows)
     return images, y, info
 
 

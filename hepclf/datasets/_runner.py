@@ -124,8 +124,14 @@ def _worker_run(task: Task, counter_path: str, slot: int, n_slots: int):
     return task.function(task.settings, report)
 
 
-def _run_here(tasks: Sequence[Task], bar) -> list:
+def _keep(k: int, result):
+    """Keep the result itself (the default ``on_result``)."""
+    return result
+
+
+def _run_here(tasks: Sequence[Task], bar, on_result=None) -> list:
     """Run the tasks one after the other in this process."""
+    on_result = on_result or _keep
     results = []
     for k, task in enumerate(tasks):
         shown = [0]
@@ -135,15 +141,24 @@ def _run_here(tasks: Sequence[Task], bar) -> list:
             shown[0] = n
 
         try:
-            results.append(task.function(task.settings, report))
+            result = task.function(task.settings, report)
         except Exception as exc:
             raise _task_error(k, tasks, exc) from exc
+        results.append(on_result(k, result))
+        del result
     return results
 
 
-def _run_in_workers(tasks: Sequence[Task], n_jobs: int, bar) -> list:
-    """Run the tasks in loky worker processes, polling their progress counters."""
+def _run_in_workers(tasks: Sequence[Task], n_jobs: int, bar, on_result=None) -> list:
+    """Run the tasks in loky worker processes, polling their progress counters.
+
+    Each result is handed to ``on_result`` as its task completes and the
+    future is let go, so finished results do not pile up.
+    """
     from joblib.externals.loky import ProcessPoolExecutor
+
+    on_result = on_result or _keep
+    results = [None] * len(tasks)
 
     with tempfile.TemporaryDirectory(prefix="hepclf-progress-") as tmp:
         counter_path = os.path.join(tmp, "counts.int64")
@@ -165,18 +180,26 @@ def _run_in_workers(tasks: Sequence[Task], n_jobs: int, bar) -> list:
                 total = int(counts.sum())
                 bar.update(total - shown)
                 shown = total
-                for future in sorted(done, key=index.__getitem__):
+                ready = sorted(done, key=index.__getitem__)
+                done = None
+                while ready:  # each future let go before the next result is filed
+                    future = ready.pop(0)
+                    k = index.pop(future)
                     exc = future.exception()
                     if exc is not None:
-                        raise _task_error(index[future], tasks, exc) from exc
+                        raise _task_error(k, tasks, exc) from exc
+                    result = future.result()
+                    futures[k] = future = None
+                    results[k] = on_result(k, result)
+                    result = None
         except BaseException as exc:
             for future in futures:
-                future.cancel()
+                if future is not None:
+                    future.cancel()
             executor.shutdown(wait=False, kill_workers=True)
             raise
         finally:
             del counts
-        results = [future.result() for future in futures]
         executor.shutdown(wait=True)
         return results
 
@@ -189,6 +212,7 @@ def run_tasks(
     total: int | None = None,
     desc: str | None = None,
     unit: str = "it",
+    on_result: Callable[[int, Any], Any] | None = None,
 ) -> list:
     """Run tasks in this process or in worker processes; results in task order.
 
@@ -208,11 +232,18 @@ def run_tasks(
         Number of items all tasks make together, for the bar.
     desc, unit : str, optional
         Label and unit of the bar.
+    on_result : callable, optional
+        Called as ``on_result(k, result)`` with each task's result as soon as
+        it arrives (in task order in this process, in order of completion in
+        workers); the result is then dropped and ``on_result``'s return value
+        kept instead, so a caller that files each result into an output it
+        allocated once holds one task's result at a time, not all of them.
 
     Returns
     -------
     results : list
-        ``tasks[k].function(tasks[k].settings, report)`` for each ``k``.
+        ``tasks[k].function(tasks[k].settings, report)`` for each ``k``, or
+        ``on_result(k, ...)`` of it when ``on_result`` is given.
 
     Raises
     ------
@@ -227,7 +258,7 @@ def run_tasks(
     bar = tqdm(total=total, unit=unit, desc=desc, disable=not progress)
     try:
         if n_jobs == 1 or len(tasks) <= 1:
-            return _run_here(tasks, bar)
-        return _run_in_workers(tasks, n_jobs, bar)
+            return _run_here(tasks, bar, on_result)
+        return _run_in_workers(tasks, n_jobs, bar, on_result)
     finally:
         bar.close()

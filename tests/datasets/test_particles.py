@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -152,6 +154,21 @@ def test_reproducible_and_independent_of_other_classes():
     mu1, *_ = clean(3, ["muon"], random_state=5)
     mu2, _, info = clean(3, ["proton", "muon"], random_state=5)
     assert_array_equal(mu1, mu2[info.particle.to_numpy() == "muon"])
+
+
+def test_memory_peak_is_about_the_output():
+    # chunks are filed into the shuffled output as they come: no list of
+    # chunks, no concatenated copy and no shuffled copy beside it
+    tracemalloc.start()
+    try:
+        X, _ = make_particle_images(
+            128, npix=64, pixel_size=1.5, random_state=0, progress=False
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert X.nbytes == 4 * 128 * 64 * 64 * 4
+    assert peak < 1.5 * X.nbytes  # the chunk list, concatenation and shuffle: 3.1
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from typing import ClassVar
 
 import numpy as np
@@ -150,6 +151,27 @@ def test_same_output_whatever_n_jobs():
         assert_array_equal(a, b)
     other = run_tasks(_draw_tasks(8), n_jobs=1, progress=False)
     assert not np.array_equal(np.concatenate(one), np.concatenate(other))
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_on_result_files_each_result_and_lets_it_go(n_jobs):
+    # the first tasks finish last in workers: results arrive out of order
+    tasks = _draw_tasks(3, delays=(0.6, 0.4, 0.2, 0.0))
+    expected = run_tasks(tasks, progress=False)
+    seen, alive = [], []
+
+    def on_result(k, result):
+        # by now the runner holds no earlier result: only our weak references
+        assert all(ref() is None for ref in alive)
+        seen.append(k)
+        alive.append(weakref.ref(result))
+        return float(result.sum())
+
+    sums = run_tasks(tasks, n_jobs=n_jobs, progress=False, on_result=on_result)
+    assert sorted(seen) == [0, 1, 2, 3]
+    if n_jobs == 1:
+        assert seen == [0, 1, 2, 3]
+    assert sums == [pytest.approx(r.sum()) for r in expected]  # in task order
 
 
 def test_no_tasks():
