@@ -1,7 +1,9 @@
 """What the studies (``events.py``, ``hits.py``, ``particles.py``) share.
 
 * data and command line: ``SPLITS``, ``derived_seed`` (an independent
-  generator seed per split, process, ...) and ``apply_small`` (``--small``);
+  generator seed per split, process, ...), ``study_parser`` (the options
+  every study takes) and ``parse_study_args`` (``--small`` and the cache
+  folder);
 * the boosted-tree baseline: ``HGB_GRID`` and ``tune_hgb``;
 * training: ``fit_timed``, ``fit_and_predict`` (probabilities, training time
   and inference rate of one seed) and ``predict_and_time`` (the same for a
@@ -19,8 +21,10 @@ Their uncertainties are in ``_stats.py``, the machine and timing helpers in
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 from _stats import pm_metric
@@ -56,10 +60,43 @@ def derived_seed(*entropy):
     return int(np.random.SeedSequence(list(entropy)).generate_state(1)[0])
 
 
-def apply_small(args, small):
-    """``--small``: the study's ``SMALL`` settings (argument names) and one seed."""
-    vars(args).update(small)
-    args.seeds = args.seeds[:1]
+def study_parser(doc, *, output_dir):
+    """An argument parser with the options every study takes; a study adds its own.
+
+    ``--split``, ``--seeds``, ``--threads``, ``--n-boot``, ``--timing-repeats``,
+    ``--data-seed``, ``--n-jobs``, ``--cache-dir``, ``--output-dir`` (default
+    ``output_dir``) and ``--small``; the description is ``doc``'s first
+    paragraph.
+    """
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--split", choices=["val", "test"], default="val")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--n-boot", type=int, default=200)
+    p.add_argument("--timing-repeats", type=int, default=3)
+    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--cache-dir", default=None, help="default: OUTPUT_DIR/cache")
+    p.add_argument("--output-dir", default=output_dir)
+    p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
+    return p
+
+
+def parse_study_args(p, argv, small):
+    """Parse ``argv``; ``--small`` applies the study's ``small`` settings.
+
+    ``small`` maps argument names to values; ``--small`` also keeps one seed,
+    at most 20 bootstrap samples and one timing repeat. The cache folder
+    defaults to ``OUTPUT_DIR/cache``.
+    """
+    args = p.parse_args(argv)
+    if args.small:
+        vars(args).update(small)
+        args.seeds = args.seeds[:1]
+        args.n_boot = min(args.n_boot, 20)
+        args.timing_repeats = min(args.timing_repeats, 1)
+    args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
+    return args
 
 
 # --------------------------------------------------------------------------

@@ -59,7 +59,6 @@ The published run: see ``docs/user_guide/event_benchmark.rst``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -75,7 +74,6 @@ from _stats import paired_differences, pm_metric, summarise_metrics
 from _study import (
     SPLITS,
     accuracy,
-    apply_small,
     cell,
     derived_seed,
     differences_table,
@@ -83,6 +81,8 @@ from _study import (
     md,
     mean_confusion,
     median_or_none,
+    parse_study_args,
+    study_parser,
     table,
     tune_hgb,
     write_outputs,
@@ -162,7 +162,7 @@ SEED_FRACTIONS = (0.0, 0.2, 0.7, 1.0)
 
 #: Defaults of the networks.
 BATCH_SIZE = 128
-#: ``--small``: these arguments and one seed (``_study.apply_small``).
+#: ``--small``: these arguments and one seed (``_study.parse_study_args``).
 SMALL = {
     "sizes": [300],
     "n_val": 300,
@@ -548,8 +548,7 @@ def plots(rows, path_curve, path_confusion, y, results):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--split", choices=["val", "test"], default="val")
+    p = study_parser(__doc__, output_dir="events-study")
     p.add_argument(
         "--models", nargs="+", default=["hgb", "best", "best_objects", "resnet18"]
     )
@@ -559,11 +558,9 @@ def parse_args(argv=None):
         "--seed-fractions", type=float, nargs="+", default=list(SEED_FRACTIONS)
     )
     p.add_argument("--seed-backbones", nargs="+", default=list(SEED_BACKBONES))
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--sizes", type=int, nargs="+", default=[1_200, 10_000])
     p.add_argument("--n-val", type=int, default=1_500)
     p.add_argument("--n-test", type=int, default=3_000)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seed-epochs", type=int, default=None)
     p.add_argument("--seed-npix", type=int, default=32)
@@ -573,19 +570,10 @@ def parse_args(argv=None):
         nargs="*",
         default=["best:hgb", "best_objects:hgb", "best_objects:best"],
     )
-    p.add_argument("--n-boot", type=int, default=200)
-    p.add_argument("--timing-repeats", type=int, default=3)
-    p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--shard-events", type=int, default=5_000)
-    p.add_argument("--n-jobs", type=int, default=1)
-    p.add_argument("--cache-dir", default=None)
-    p.add_argument("--output-dir", default="events-study")
-    p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
-    args = p.parse_args(argv)
+    args = parse_study_args(p, argv, SMALL)
     if args.small:
-        apply_small(args, SMALL)
         args.seed_grid_size = SMALL["sizes"][0]
-    args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
     return args
 
 

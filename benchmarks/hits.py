@@ -60,7 +60,6 @@ The published run: see ``docs/user_guide/hits_benchmark.rst``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
@@ -80,7 +79,6 @@ from _stats import paired_differences, pm, pm_metric, summarise_metrics
 from _study import (
     SPLITS,
     accuracy,
-    apply_small,
     cell,
     derived_seed,
     differences_table,
@@ -88,7 +86,9 @@ from _study import (
     fit_timed,
     md,
     median_or_none,
+    parse_study_args,
     seed_line,
+    study_parser,
     table,
     tune_hgb,
     write_outputs,
@@ -133,7 +133,7 @@ CHOICES = {
     "cnn:per_hit@48": {"npix": 48},
     "cnn:per_hit@20ep": {"epochs": 20},
 }
-#: ``--small``: these arguments and one seed (``_study.apply_small``).
+#: ``--small``: these arguments and one seed (``_study.parse_study_args``).
 SMALL = {"n_train": 200, "n_val": 150, "n_test": 150, "epochs": 2}
 
 #: Layers counted as "outer" by the hit features (the last axial superlayers,
@@ -562,8 +562,7 @@ def plot_roc(y, results, path, noise):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--split", choices=["val", "test"], default="val")
+    p = study_parser(__doc__, output_dir="hits-study")
     p.add_argument(
         "--models",
         nargs="+",
@@ -578,9 +577,7 @@ def parse_args(argv=None):
     p.add_argument("--n-train", type=int, default=3_000, help="events per class")
     p.add_argument("--n-val", type=int, default=1_000)
     p.add_argument("--n-test", type=int, default=3_000)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument(
         "--regression", action="store_true", help="add the momentum regression"
     )
@@ -599,20 +596,9 @@ def parse_args(argv=None):
         default=[0.1],
         help="noise occupancies of the regression (default 0.1)",
     )
-    p.add_argument("--n-boot", type=int, default=200)
-    p.add_argument("--timing-repeats", type=int, default=3)
-    p.add_argument("--data-seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=int, default=1)
-    p.add_argument("--cache-dir", default=None)
-    p.add_argument("--output-dir", default="hits-study")
-    p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
-    args = p.parse_args(argv)
+    args = parse_study_args(p, argv, SMALL)
     if args.small:
-        apply_small(args, SMALL)
-        args.n_boot = min(args.n_boot, 20)
-        args.timing_repeats = min(args.timing_repeats, 1)
         args.regression_noise = args.noise
-    args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
     return args
 
 

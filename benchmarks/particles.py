@@ -77,7 +77,6 @@ Writes ``particles_<config>_<split>.md``, ``.json`` and ``_probas.npz`` to
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import itertools
 import sys
@@ -97,7 +96,6 @@ from _stats import of_seed, paired_differences, pm_metric, summarise_metrics
 from _study import (
     SPLITS,
     accuracy,
-    apply_small,
     cell,
     derived_seed,
     differences_table,
@@ -105,8 +103,10 @@ from _study import (
     md,
     mean_confusion,
     median_or_none,
+    parse_study_args,
     predict_and_time,
     seed_line,
+    study_parser,
     table,
     tune_hgb,
     write_outputs,
@@ -160,7 +160,7 @@ NETWORKS = {
     "vgg": ("vgg", 1e-3, 64, False, {}),
     "inception": ("inception", 1e-3, 64, False, {}),
 }
-#: ``--small``: these arguments and one seed (``_study.apply_small``).
+#: ``--small``: these arguments and one seed (``_study.parse_study_args``).
 SMALL = {"n_train": 40, "n_val": 20, "n_test": 20, "epochs": 2, "npix": 32}
 
 
@@ -815,25 +815,16 @@ def load_reused(specs, y_eval):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = study_parser(__doc__, output_dir="particles-study")
     p.add_argument("--config", choices=list(CONFIGS), default="4class")
-    p.add_argument("--split", choices=["val", "test"], default="val")
     p.add_argument("--models", nargs="+", default=["hgb", "resnet", "resnet@aug"])
     p.add_argument("--n-train", type=int, default=10_000, help="images per class")
     p.add_argument("--n-val", type=int, default=2_000)
     p.add_argument("--n-test", type=int, default=5_000)
     p.add_argument("--npix", type=int, default=None, help="image size (config's)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None)
     p.add_argument("--compare", nargs="*", default=["resnet,hgb", "resnet@aug,resnet"])
-    p.add_argument("--n-boot", type=int, default=200)
-    p.add_argument("--timing-repeats", type=int, default=3)
-    p.add_argument("--data-seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=int, default=1)
-    p.add_argument("--cache-dir", default=None)
-    p.add_argument("--output-dir", default="particles-study")
     p.add_argument(
         "--explain",
         default=None,
@@ -859,12 +850,8 @@ def parse_args(argv=None):
         "reused (hgb+cnn@aug, or quoted '0.3*hgb+0.7*cnn@aug'; equal weights "
         "by default)",
     )
-    p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
-    args = p.parse_args(argv)
+    args = parse_study_args(p, argv, SMALL)
     if args.small:
-        apply_small(args, SMALL)
-        args.n_boot = min(args.n_boot, 20)
-        args.timing_repeats = min(args.timing_repeats, 1)
         args.n_explain = min(args.n_explain, 5)
     try:
         args.blend = {spec: parse_blend(spec) for spec in args.blend}
@@ -875,7 +862,6 @@ def parse_args(argv=None):
     if args.explain is not None and _parse(args.explain)[1]["pool"] > 1:
         p.error(f"--explain {args.explain}: maps of pooled images are not drawn")
     args.npix = args.npix or CONFIGS[args.config]["npix"]
-    args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
     return args
 
 

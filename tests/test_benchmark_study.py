@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import sys
@@ -59,9 +58,22 @@ def test_differences_table(study):
 def test_derived_seeds_and_small_settings(study):
     assert study.derived_seed(0, 1, 2) == study.derived_seed(0, 1, 2)
     assert len({study.derived_seed(0, s, p) for s in range(3) for p in range(3)}) == 9
-    args = argparse.Namespace(n_train=1000, epochs=20, seeds=[0, 1, 2], split="val")
-    study.apply_small(args, {"n_train": 40, "epochs": 2})
-    assert vars(args) == {"n_train": 40, "epochs": 2, "seeds": [0], "split": "val"}
+    p = study.study_parser("A study.\n\nHow to run it.", output_dir="out")
+    assert p.description == "A study."
+    p.add_argument("--n-train", type=int, default=1000)
+    p.add_argument("--epochs", type=int, default=20)
+    small = {"n_train": 40, "epochs": 2}
+    args = study.parse_study_args(p, ["--small", "--n-boot", "50"], small)
+    assert (args.n_train, args.epochs, args.seeds, args.split) == (40, 2, [0], "val")
+    assert (args.n_boot, args.timing_repeats) == (20, 1)
+    assert args.cache_dir == str(Path("out") / "cache")
+    args = study.parse_study_args(p, ["--seeds", "3", "4", "--cache-dir", "c"], small)
+    assert (args.n_train, args.seeds, args.n_boot, args.cache_dir) == (
+        1000,
+        [3, 4],
+        200,
+        "c",
+    )
 
 
 def test_fit_and_predict_times_the_first_seed_only(study):
