@@ -237,7 +237,8 @@ def run_tasks(
         it arrives (in task order in this process, in order of completion in
         workers); the result is then dropped and ``on_result``'s return value
         kept instead, so a caller that files each result into an output it
-        allocated once holds one task's result at a time, not all of them.
+        allocated once holds only the results not yet filed (about one per
+        worker), not all of them.
 
     Returns
     -------
@@ -249,7 +250,8 @@ def run_tasks(
     ------
     TaskError
         When a task raises an exception (then ``__cause__``); the other tasks
-        are cancelled.
+        are cancelled. An exception of ``on_result`` is raised as it is, and
+        cancels the other tasks too.
     """
     from tqdm import tqdm
 

@@ -273,8 +273,8 @@ class NetMixin:
             self._check_transformable(f"augmentation ({', '.join(on)})")
         self._predict_symmetries()  # refuses augment_predict without a symmetry
 
-    def _check_transformable(self, what):
-        """Refuse ``what`` unless the module takes images, square ones for turns."""
+    def _check_transformable(self, what, turns="augment_rot90=True"):
+        """Refuse ``what`` unless the module takes images, square ones for ``turns``."""
         name = type(self).__name__
         kind = self.get_input_kind()
         if kind.name != "images":
@@ -286,8 +286,8 @@ class NetMixin:
         height, width = self.image_shape_
         if self.augment_rot90 and height != width:
             raise ValueError(
-                f"{name}: augment_rot90=True turns square images only, but the "
-                f"training images are {height} x {width}"
+                f"{name}: {turns} turns square images only, but the training "
+                f"images are {height} x {width}"
             )
 
     def _augment(self, x):
@@ -314,7 +314,9 @@ class NetMixin:
                 "flips and quarter turns of augment_flip and augment_rot90, but "
                 "both are off"
             )
-        self._check_transformable("augment_predict=True")
+        self._check_transformable(
+            "augment_predict=True", turns="augment_predict=True with augment_rot90=True"
+        )
         return transforms
 
     @contextlib.contextmanager

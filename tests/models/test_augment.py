@@ -575,6 +575,7 @@ def test_augment_predict_with_quarter_turns_needs_square_images():
     clf.set_params(augment_rot90=True, augment_predict=True)
     with pytest.raises(
         ValueError,
-        match=r"turns square images only, but the training images are 16 x 12",
+        match=r"augment_predict=True with augment_rot90=True turns square images only, "
+        r"but the training images are 16 x 12",
     ):
         clf.predict_proba(X[..., :12])
