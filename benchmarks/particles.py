@@ -31,7 +31,10 @@ pixels at the cost of the coarse ones.
 ``@tta`` (with ``@aug``) averages the predictions over the eight flips
 and quarter turns of each image (``augment_predict=True``); a network and
 its ``@tta`` twin in one run share one fit per seed (the same training
-time), so the pair differs only at predict time.
+time), so the pair differs only at predict time. ``@bf16`` trains and
+predicts under bfloat16 autocast with channels-last tensors
+(``precision="bf16", channels_last=True``): on a CPU with AMX about twice
+the images per second of float32.
 
 Metrics: accuracy, per-class efficiency, the electron-vs-photon accuracy
 (electron and photon images only, the larger of the two probabilities), the
@@ -318,6 +321,7 @@ def _parse(name):
         "pool": 1,
         "unshuffle": 1,
         "tta": False,
+        "bf16": False,
     }
     for m in mods:
         if m == "aug":
@@ -326,6 +330,8 @@ def _parse(name):
             options["binary"] = True
         elif m == "tta":
             options["tta"] = True
+        elif m == "bf16":
+            options["bf16"] = True
         elif m.endswith("ep") and m[:-2].isdigit():
             options["epochs"] = int(m[:-2])
         elif _factor(m, "pool"):
@@ -341,6 +347,8 @@ def _parse(name):
             f"{name!r}: @tta averages over the flips and quarter turns of @aug; "
             "it needs a network with @aug"
         )
+    if options["bf16"] and base not in NETWORKS:
+        raise ValueError(f"{name!r}: @bf16 is an option of the networks")
     if options["unshuffle"] > 1 and base not in _UNSHUFFLED:
         raise ValueError(
             f"{name!r}: @unshuffle is an option of {', '.join(_UNSHUFFLED)} only"
@@ -393,6 +401,7 @@ def build(name, *, seed, epochs, device="cpu", hgb_params=None, pixel_size=0.5):
             augment_flip=options["augment"],
             augment_rot90=options["augment"],
             augment_predict=options["tta"],
+            **({"precision": "bf16", "channels_last": True} if options["bf16"] else {}),
             **{f"module__{k}": v for k, v in params.items()},
             **(
                 {"module__pixel_unshuffle": options["unshuffle"]}

@@ -150,6 +150,7 @@ def test_model_names(study):
             "pool": 1,
             "unshuffle": 1,
             "tta": False,
+            "bf16": False,
         },
     )
     pipe = study.build("resnet@aug@binary", seed=0, epochs=2)
@@ -171,6 +172,12 @@ def test_model_names(study):
     assert net.augment_predict is True
     assert study.build("cnn@aug", seed=0, epochs=1)[-1].augment_predict is False
     assert study._fit_key("cnn@aug@tta@20ep") == "cnn@aug@20ep"
+    net = study.build("inception@bf16", seed=0, epochs=1)[-1]
+    assert (net.precision, net.channels_last) == ("bf16", True)
+    net = study.build("inception", seed=0, epochs=1)[-1]
+    assert (net.precision, net.channels_last) == ("fp32", False)
+    with pytest.raises(ValueError, match="@bf16 is an option of the networks"):
+        study.build("hgb@bf16", seed=0, epochs=1)
     for name in ("cnn@tta", "hgb@tta"):
         with pytest.raises(ValueError, match=r"@tta .* needs a network with @aug"):
             study.build(name, seed=0, epochs=1)
