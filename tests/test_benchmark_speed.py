@@ -145,6 +145,29 @@ RUNS = {
         },
         [r"^inference: batch 32, one untimed call each, then 1 interleaved"],
     ),
+    "bench_precision": (
+        ["--n-images", "8", "--npix", "32", "--repeat", "1", "--batch-size", "4"],
+        None,
+        {
+            "setting": (
+                [
+                    "train ms/epoch",
+                    "images/s",
+                    "speed-up",
+                    "predict ms",
+                    "images/s",
+                    "speed-up",
+                ],
+                [
+                    "float32",
+                    "float32, channels-last",
+                    "bfloat16",
+                    "bfloat16, channels-last",
+                ],
+            )
+        },
+        [r"^floor: one read of the images \(X.sum\(\)\) [\d.]+ s = [\d,]+ images/s$"],
+    ),
 }
 SLOW = {"bench_imaging", "bench_event_imaging", "bench_onnx"}
 
