@@ -5,7 +5,8 @@ side in one run: float32 (the default), float32 with channels-last tensors,
 bfloat16 autocast, and bfloat16 autocast with channels-last tensors
 (``precision="bf16", channels_last=True``). On a CPU with AMX (Intel Sapphire
 Rapids and later) oneDNN runs bfloat16 convolutions on the tile units, and
-channels-last is the layout its kernels want.
+channels-last is the layout its kernels want; without such units bfloat16 is
+usually slower than float32.
 
 The images are the liquid-argon particle gun's (``make_particle_images``, four
 classes, ``--npix`` pixels a side), the network ``--module`` (the folded
@@ -14,8 +15,15 @@ starts with one untimed epoch (initialisation, the first touch of memory,
 oneDNN's kernel choice), then ``--repeat`` rounds that train each setting one
 more epoch in turn (``partial_fit``, flips and turns on), so a drift of the
 machine's speed hits every row alike; the median epoch. Inference: the same
-for ``predict_proba``. The floor is one read of the images (``X.sum()``): the
-memory traffic of the input, which the networks' arithmetic dwarfs.
+for ``predict_proba``. Ratios are a row's time over float32's.
+
+The floors: the network's arithmetic (``torch.utils.flop_counter``: the
+FLOPs of a training step's forward and backward passes, and of a forward
+pass, per image) at the machine's matrix-multiply rate in float32 and in
+bfloat16 (``torch.mm`` of two ``--matmul-size`` square matrices, timed in
+the same rounds as the rows), and the memory traffic of one read of the
+images (``X.sum()``, one NumPy thread: an upper bound on that floor, far
+below the arithmetic one).
 
 Run: ``python benchmarks/bench_precision.py [--n-images 1024] [--npix 192]``
 """
@@ -23,14 +31,16 @@ Run: ``python benchmarks/bench_precision.py [--n-images 1024] [--npix 192]``
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import interleaved
+from _timing import interleaved, machine
 
 from hepclf import CNNClassifier
 from hepclf.datasets import make_particle_images
@@ -43,7 +53,7 @@ SETTINGS = {
 }
 
 
-def _cpu_flags():
+def cpu_flags():
     """The CPU's AMX and AVX-512 bfloat16 flags (Linux), or ``"?"``."""
     try:
         flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0]
@@ -53,18 +63,53 @@ def _cpu_flags():
     return " ".join(f for f in wanted if f in flags.split()) or "no AMX, no AVX-512"
 
 
+def flops_per_image(module, X, train):
+    """FLOPs per image of a forward pass, with the backward pass if ``train``."""
+    module = copy.deepcopy(module).float().train(train)
+    x = torch.from_numpy(np.ascontiguousarray(X))
+    with FlopCounterMode(display=False) as counter:
+        out = module(x)
+        if train:
+            out.float().sum().backward()
+    return counter.get_total_flops() / len(x)
+
+
+def matmul(size, dtype):
+    """A function multiplying two ``size x size`` matrices of ``dtype``."""
+    a = torch.rand(size, size).to(dtype)
+    b = torch.rand(size, size).to(dtype)
+    return lambda: torch.mm(a, b)
+
+
+def print_table(title, times, n, columns, faults=None):
+    base = np.median(times["float32"])
+    head = f"{title:<28}{columns[0]:>10}{'images/s':>10}{'ratio':>8}{'spread':>8}"
+    print(head + (f"{'faults/image':>14}" if faults else ""))
+    for name in SETTINGS:
+        ts = times[name]
+        t = np.median(ts)
+        row = (
+            f"{name:<28}{t:>10.3f}{n / t:>10,.0f}{t / base:>8.2f}"
+            f"{(max(ts) - min(ts)) / t:>8.0%}"
+        )
+        print(row + (f"{faults[name] / n:>14.1f}" if faults else ""))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=1024)
     parser.add_argument("--npix", type=int, default=192)
     parser.add_argument("--module", default="inception")
     parser.add_argument(
-        "--pixel-unshuffle", type=int, default=2, help="0: not a module parameter"
+        "--pixel-unshuffle",
+        type=int,
+        default=2,
+        help="0 for modules without pixel_unshuffle",
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--matmul-size", type=int, default=2048)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -73,11 +118,11 @@ def main(argv=None):
         -(-args.n_images // 4), npix=args.npix, random_state=0, progress=False
     )
     X, y = X[: args.n_images], y[: args.n_images]
+    n = len(X)
     print(
-        f"{len(X)} particle images of {X.shape[1:]}, module {args.module!r}"
-        f" (pixel_unshuffle {args.pixel_unshuffle}), batch {args.batch_size},"
-        f" device {args.device}, torch {torch.__version__},"
-        f" {torch.get_num_threads()} threads, CPU {_cpu_flags()}\n"
+        f"{n} particle images of {X.shape[1:]}, module {args.module!r}"
+        f" (pixel_unshuffle {args.pixel_unshuffle}), batch {args.batch_size};"
+        f" {machine()}; CPU flags: {cpu_flags()}\n"
     )
     unshuffle = (
         {"module__pixel_unshuffle": args.pixel_unshuffle}
@@ -90,7 +135,6 @@ def main(argv=None):
             max_epochs=1,
             batch_size=args.batch_size,
             lr=1e-3,
-            device=args.device,
             random_state=0,
             augment_flip=True,
             augment_rot90=True,
@@ -99,33 +143,54 @@ def main(argv=None):
         )
         for name, setting in SETTINGS.items()
     }
+    rates = {"float32": torch.float32, "bfloat16": torch.bfloat16}
     train, _ = interleaved(
-        {name: (lambda net=net: net.partial_fit(X, y)) for name, net in nets.items()},
+        {name: (lambda net=net: net.partial_fit(X, y)) for name, net in nets.items()}
+        | {("mm", k): matmul(args.matmul_size, d) for k, d in rates.items()},
         args.repeat,
     )
-    infer, _ = interleaved(
-        {name: (lambda net=net: net.predict_proba(X)) for name, net in nets.items()},
+    infer, faults = interleaved(
+        {name: (lambda net=net: net.predict_proba(X)) for name, net in nets.items()}
+        | {"read": lambda: X.sum()},
         args.repeat,
     )
-    floor = interleaved({"read": lambda: X.sum()}, args.repeat)[0]["read"]
 
-    base_train = np.median(train["float32"])
-    base_infer = np.median(infer["float32"])
+    print_table("training (median epoch)", train, n, ["s/epoch"])
+    print()
+    print_table("inference (predict_proba)", infer, n, ["s"], faults)
+
+    module = nets["float32"].module_
+    batch = X[: args.batch_size]
+    per_image = {
+        "training": flops_per_image(module, batch, train=True),
+        "inference": flops_per_image(module, batch, train=False),
+    }
+    mm_flops = 2 * args.matmul_size**3
+    rate = {k: mm_flops / np.median(train[("mm", k)]) for k in rates}
     print(
-        f"{'setting':<26}{'train ms/epoch':>15}{'images/s':>10}{'speed-up':>10}"
-        f"{'predict ms':>12}{'images/s':>10}{'speed-up':>10}"
+        f"\narithmetic: {per_image['training'] / 1e9:.3f} GFLOP per image per"
+        f" training step, {per_image['inference'] / 1e9:.3f} per prediction;"
+        f" torch.mm of {args.matmul_size} x {args.matmul_size}:"
+        + ",".join(f" {k} {r / 1e9:,.0f} GFLOP/s" for k, r in rate.items())
     )
-    for name in SETTINGS:
-        t, p = np.median(train[name]), np.median(infer[name])
-        print(
-            f"{name:<26}{t * 1e3:>15,.1f}{len(X) / t:>10,.0f}{base_train / t:>10.2f}"
-            f"{p * 1e3:>12,.1f}{len(X) / p:>10,.0f}{base_infer / p:>10.2f}"
+    for what, times in (("training", train), ("inference", infer)):
+        floors = ", ".join(
+            f"{k} {per_image[what] * n / r:.3f} s" for k, r in rate.items()
         )
-    f = np.median(floor)
+        best = min(np.median(times[name]) for name in SETTINGS)
+        print(
+            f"floor, {what}: the arithmetic at the matmul rate {floors};"
+            f" the fastest row {best:.3f} s"
+        )
+    read = np.median(infer["read"])
     print(
-        f"\nfloor: one read of the images (X.sum()) {f:.4f} s = {len(X) / f:,.0f} images/s"
+        f"floor, memory: one read of the images (X.sum(), {X.nbytes / 1e6:,.0f} MB)"
+        f" {read:.4f} s = {X.nbytes / read / 1e9:.1f} GB/s"
+    )
+    print(
         f"\none untimed epoch / call each, then {args.repeat} interleaved rounds;"
-        " median; speed-up: float32's time over the row's"
+        " median; ratio: the row's time over float32's;"
+        " spread: (slowest - fastest) / median"
     )
 
 

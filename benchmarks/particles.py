@@ -348,7 +348,7 @@ def _parse(name):
             "it needs a network with @aug"
         )
     if options["bf16"] and base not in NETWORKS:
-        raise ValueError(f"{name!r}: @bf16 is an option of the networks")
+        raise ValueError(f"{name!r}: @bf16 is an option of the networks, not hgb")
     if options["unshuffle"] > 1 and base not in _UNSHUFFLED:
         raise ValueError(
             f"{name!r}: @unshuffle is an option of {', '.join(_UNSHUFFLED)} only"

@@ -176,6 +176,7 @@ def test_model_names(study):
     assert (net.precision, net.channels_last) == ("bf16", True)
     net = study.build("inception", seed=0, epochs=1)[-1]
     assert (net.precision, net.channels_last) == ("fp32", False)
+    assert study._fit_key("inception@aug@bf16@tta") == "inception@aug@bf16"
     with pytest.raises(ValueError, match="@bf16 is an option of the networks"):
         study.build("hgb@bf16", seed=0, epochs=1)
     for name in ("cnn@tta", "hgb@tta"):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SETTINGS = ["float32", "float32, channels-last", "bfloat16", "bfloat16, channels-last"]
 
 # A stand-in for energyflow's image_utils.py (energyflow pins numpy < 2 and the
 # script downloads it with pip): same call, a plain histogram.
@@ -146,27 +147,41 @@ RUNS = {
         [r"^inference: batch 32, one untimed call each, then 1 interleaved"],
     ),
     "bench_precision": (
-        ["--n-images", "8", "--npix", "32", "--repeat", "1", "--batch-size", "4"],
+        [
+            "--n-images",
+            "8",
+            "--npix",
+            "32",
+            "--repeat",
+            "1",
+            "--batch-size",
+            "4",
+            "--matmul-size",
+            "64",
+        ],
         None,
         {
-            "setting": (
-                [
-                    "train ms/epoch",
-                    "images/s",
-                    "speed-up",
-                    "predict ms",
-                    "images/s",
-                    "speed-up",
-                ],
-                [
-                    "float32",
-                    "float32, channels-last",
-                    "bfloat16",
-                    "bfloat16, channels-last",
-                ],
-            )
+            header: (columns, list(SETTINGS))
+            for header, columns in [
+                ("training (median epoch)", ["s/epoch", "images/s", "ratio", "spread"]),
+                (
+                    "inference (predict_proba)",
+                    ["s", "images/s", "ratio", "spread", "faults/image"],
+                ),
+            ]
         },
-        [r"^floor: one read of the images \(X.sum\(\)\) [\d.]+ s = [\d,]+ images/s$"],
+        [
+            (
+                r"^arithmetic: [\d.]+ GFLOP per image per training step, [\d.]+ per "
+                r"prediction; torch.mm of 64 x 64: float32 [\d,]+ GFLOP/s, bfloat16 "
+            ),
+            (
+                r"^floor, training: the arithmetic at the matmul rate float32 [\d.]+ s, "
+                r"bfloat16 [\d.]+ s; the fastest row [\d.]+ s$"
+            ),
+            r"^floor, inference: ",
+            r"^floor, memory: one read of the images \(X.sum\(\), 0 MB\) ",
+        ],
     ),
 }
 SLOW = {"bench_imaging", "bench_event_imaging", "bench_onnx"}

@@ -98,14 +98,14 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
     precision : {"fp32", "bf16", "fp16"}, default="fp32"
         Arithmetic of the forward pass. ``"bf16"`` and ``"fp16"`` run it under
         ``torch.autocast`` (mixed precision: faster on recent GPUs, and
-        ``"bf16"`` on CPUs with bfloat16 matrix units such as Intel AMX;
-        weights stay float32); ``"fp16"`` also scales the loss with a
-        ``torch.amp.GradScaler``. Probabilities are always returned in float32.
+        ``"bf16"`` on CPUs with bfloat16 matrix units such as Intel AMX,
+        slower on CPUs without them; weights stay float32); ``"fp16"`` also
+        scales the loss with a ``torch.amp.GradScaler``. Probabilities are
+        always returned in float32.
     channels_last : bool, default=False
         Keep the module and the input batches in the channels-last memory
         format (faster convolutions on GPUs with tensor cores, and with
-        ``precision="bf16"`` on CPUs with AMX; ``benchmarks/bench_precision.py``
-        measures both on your machine).
+        ``precision="bf16"`` on CPUs with AMX).
     checkpoint_dir : str, path or None, default=None
         Save the module, optimiser and history to this folder after every
         epoch, and make ``fit`` resume from what is there: a run that was

@@ -87,7 +87,8 @@ class CNNRegressor(NetMixin, NeuralNetRegressor):
     precision : {"fp32", "bf16", "fp16"}, default="fp32"
         Arithmetic of the forward pass, as for ``CNNClassifier``.
     channels_last : bool, default=False
-        Channels-last memory format for the module and the batches.
+        Channels-last memory format for the module and the batches, as for
+        ``CNNClassifier``.
     checkpoint_dir : str, path or None, default=None
         Save the module, optimiser and history after every epoch and resume
         from them, as for ``CNNClassifier``.
