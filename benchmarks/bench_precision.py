@@ -54,13 +54,15 @@ SETTINGS = {
 
 
 def cpu_flags():
-    """The CPU's AMX and AVX-512 bfloat16 flags (Linux), or ``"?"``."""
+    """The CPU model and its AMX and AVX-512 flags (Linux), or ``"?"``."""
     try:
-        flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0]
+        info = Path("/proc/cpuinfo").read_text()
+        model = info.split("model name")[1].split("\n")[0].strip(" :\t")
+        flags = info.split("flags")[1].split("\n")[0].split()
     except (OSError, IndexError):
         return "?"
     wanted = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f")
-    return " ".join(f for f in wanted if f in flags.split()) or "no AMX, no AVX-512"
+    return f"{model} ({' '.join(f for f in wanted if f in flags) or 'no AMX, AVX-512'})"
 
 
 def flops_per_image(module, X, train):
@@ -122,7 +124,7 @@ def main(argv=None):
     print(
         f"{n} particle images of {X.shape[1:]}, module {args.module!r}"
         f" (pixel_unshuffle {args.pixel_unshuffle}), batch {args.batch_size};"
-        f" {machine()}; CPU flags: {cpu_flags()}\n"
+        f" {machine()}; CPU: {cpu_flags()}\n"
     )
     unshuffle = (
         {"module__pixel_unshuffle": args.pixel_unshuffle}
