@@ -10,7 +10,7 @@
   write, or fused pass, for each name and thread count);
 * ``fill_new``: what a function that returns a new array pays on top of
   writing into one that exists (page faults);
-* ``machine`` and ``run_metadata``: what the studies (``events.py``,
+* ``cpu``, ``machine`` and ``run_metadata``: what the studies (``events.py``,
   ``hits.py``, ``particles.py``) record about the machine and the run.
 
 The scripts import it with their own folder on ``sys.path``, which works both
@@ -26,6 +26,7 @@ import shlex
 import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
@@ -322,12 +323,25 @@ def inference_rate(estimator, X, repeats):
     return len(X) / float(np.median(times))
 
 
+def cpu(cpuinfo="/proc/cpuinfo"):
+    """The CPU model and its AMX and AVX-512 flags (Linux), or ``"?"``."""
+    try:
+        info = Path(cpuinfo).read_text()
+        model = info.split("model name")[1].split("\n")[0].strip(" :\t")
+        flags = info.split("flags")[1].split("\n")[0].split()
+    except (OSError, IndexError):
+        return "?"
+    wanted = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f")
+    have = " ".join(f for f in wanted if f in flags)
+    return f"{model} with {have}" if have else f"{model}, no AMX or AVX-512"
+
+
 def machine():
-    """CPU cores, GPU, Python and torch (with its thread count), in one line."""
+    """CPU cores and model, GPU, Python and torch (its threads), in one line."""
     import torch
 
     return (
-        f"{os.cpu_count()} CPU cores, GPU: "
+        f"{os.cpu_count()} CPU cores ({cpu()}), GPU: "
         f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}, "
         f"Python {platform.python_version()}, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads)"

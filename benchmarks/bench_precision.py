@@ -53,18 +53,6 @@ SETTINGS = {
 }
 
 
-def cpu_flags():
-    """The CPU model and its AMX and AVX-512 flags (Linux), or ``"?"``."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-        model = info.split("model name")[1].split("\n")[0].strip(" :\t")
-        flags = info.split("flags")[1].split("\n")[0].split()
-    except (OSError, IndexError):
-        return "?"
-    wanted = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f")
-    return f"{model} ({' '.join(f for f in wanted if f in flags) or 'no AMX, AVX-512'})"
-
-
 def flops_per_image(module, X, train):
     """FLOPs per image of a forward pass, with the backward pass if ``train``."""
     module = copy.deepcopy(module).float().train(train)
@@ -124,7 +112,7 @@ def main(argv=None):
     print(
         f"{n} particle images of {X.shape[1:]}, module {args.module!r}"
         f" (pixel_unshuffle {args.pixel_unshuffle}), batch {args.batch_size};"
-        f" {machine()}; CPU: {cpu_flags()}\n"
+        f" {machine()}\n"
     )
     unshuffle = (
         {"module__pixel_unshuffle": args.pixel_unshuffle}

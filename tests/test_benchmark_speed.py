@@ -244,6 +244,17 @@ def test_benchmark_runs(script, tmp_path, capsys):
         assert re.search(pattern, out, re.MULTILINE), pattern
 
 
+def test_cpu_names_the_model_and_its_matrix_units(tmp_path):
+    timing = _load_script("_timing")
+    info = tmp_path / "cpuinfo"
+    info.write_text("model name\t: Test CPU 9\nflags\t\t: fpu amx_bf16 sse avx512f\n")
+    assert timing.cpu(info) == "Test CPU 9 with amx_bf16 avx512f"
+    info.write_text("model name\t: Old CPU\nflags\t\t: fpu sse avx2\n")
+    assert timing.cpu(info) == "Old CPU, no AMX or AVX-512"
+    assert timing.cpu(tmp_path / "missing") == "?"
+    assert f"CPU cores ({timing.cpu()})" in timing.machine()
+
+
 def test_interleaved_warms_up_then_calls_each_once_per_round():
     timing = _load_script("_timing")
     calls = []
