@@ -33,8 +33,8 @@ and quarter turns of each image (``augment_predict=True``); a network and
 its ``@tta`` twin in one run share one fit per seed (the same training
 time), so the pair differs only at predict time. ``@bf16`` trains and
 predicts under bfloat16 autocast with channels-last tensors
-(``precision="bf16", channels_last=True``): on a CPU with AMX about twice
-the images per second of float32.
+(``precision="bf16", channels_last=True``): on a CPU with AMX 1.75 times
+the training images per second of float32 (``bench_precision.py``).
 
 Metrics: accuracy, per-class efficiency, the electron-vs-photon accuracy
 (electron and photon images only, the larger of the two probabilities), the
