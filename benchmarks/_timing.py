@@ -324,13 +324,13 @@ def inference_rate(estimator, X, repeats):
 
 
 def cpu(cpuinfo="/proc/cpuinfo"):
-    """The CPU model and its AMX and AVX-512 flags (Linux), or ``"?"``."""
+    """The CPU model and its AMX and AVX-512 flags (Linux), else the platform's name."""
     try:
         info = Path(cpuinfo).read_text()
         model = info.split("model name")[1].split("\n")[0].strip(" :\t")
         flags = info.split("flags")[1].split("\n")[0].split()
     except (OSError, IndexError):
-        return "?"
+        return platform.processor() or platform.machine()
     wanted = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f")
     have = " ".join(f for f in wanted if f in flags)
     return f"{model} with {have}" if have else f"{model}, no AMX or AVX-512"

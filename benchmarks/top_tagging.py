@@ -62,7 +62,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -82,7 +81,7 @@ from skorch.callbacks import Callback, LRScheduler
 from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import inference_rate
+from _timing import inference_rate, machine
 
 import hepclf
 from hepclf import CNNClassifier, ConstituentSequencer, JetImager
@@ -771,25 +770,6 @@ def tuning_table(tuning):
     return "\n".join(lines)
 
 
-def _machine():
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in f if "model name" in line
-            )
-    except (OSError, StopIteration):
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return (
-        f"{os.cpu_count()} CPU cores ({cpu}), GPU: {gpu}, Python "
-        f"{platform.python_version()}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads)"
-    )
-
-
 def _header(level, split, source, rows, args):
     n_eval = rows[0]["n_eval"]
     timing = (
@@ -1134,7 +1114,7 @@ def main(argv=None):
         "command": "python benchmarks/top_tagging.py "
         + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": _machine(),
+        "machine": machine(),
         "hepclf": hepclf.__version__,
         "data_version": DATA_VERSION,
         "best": BEST,
