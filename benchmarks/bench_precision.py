@@ -71,9 +71,9 @@ def matmul(size, dtype):
     return lambda: torch.mm(a, b)
 
 
-def print_table(title, times, n, columns, faults=None):
+def print_table(title, times, n, unit, faults=None):
     base = np.median(times["float32"])
-    head = f"{title:<28}{columns[0]:>10}{'images/s':>10}{'ratio':>8}{'spread':>8}"
+    head = f"{title:<28}{unit:>10}{'images/s':>10}{'ratio':>8}{'spread':>8}"
     print(head + (f"{'faults/image':>14}" if faults else ""))
     for name in SETTINGS:
         ts = times[name]
@@ -145,9 +145,9 @@ def main(argv=None):
         args.repeat,
     )
 
-    print_table("training (median epoch)", train, n, ["s/epoch"])
+    print_table("training (median epoch)", train, n, "s/epoch")
     print()
-    print_table("inference (predict_proba)", infer, n, ["s"], faults)
+    print_table("inference (predict_proba)", infer, n, "s", faults)
 
     module = nets["float32"].module_
     batch = X[: args.batch_size]
