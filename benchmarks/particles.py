@@ -35,6 +35,9 @@ time), so the pair differs only at predict time. ``@bf16`` trains and
 predicts under bfloat16 autocast with channels-last tensors
 (``precision="bf16", channels_last=True``): on a CPU with AMX 1.75 times
 the training images per second of float32 (``bench_precision.py``).
+``@cos`` decays the learning rate of a network trained at a constant one
+(``resnet``, the classic networks) to zero over the epochs, on a cosine
+(``LRScheduler("CosineAnnealingLR")``, as ``cnn`` always does).
 
 Metrics: accuracy, per-class efficiency, the electron-vs-photon accuracy
 (electron and photon images only, the larger of the two probabilities), the
@@ -322,6 +325,7 @@ def _parse(name):
         "unshuffle": 1,
         "tta": False,
         "bf16": False,
+        "cosine": False,
     }
     for m in mods:
         if m == "aug":
@@ -332,6 +336,8 @@ def _parse(name):
             options["tta"] = True
         elif m == "bf16":
             options["bf16"] = True
+        elif m == "cos":
+            options["cosine"] = True
         elif m.endswith("ep") and m[:-2].isdigit():
             options["epochs"] = int(m[:-2])
         elif _factor(m, "pool"):
@@ -349,6 +355,11 @@ def _parse(name):
         )
     if options["bf16"] and base not in NETWORKS:
         raise ValueError(f"{name!r}: @bf16 is an option of the networks, not hgb")
+    if options["cosine"] and (base not in NETWORKS or NETWORKS[base][3]):
+        raise ValueError(
+            f"{name!r}: @cos is an option of the networks trained at a constant "
+            f"learning rate ({', '.join(n for n in NETWORKS if not NETWORKS[n][3])})"
+        )
     if options["unshuffle"] > 1 and base not in _UNSHUFFLED:
         raise ValueError(
             f"{name!r}: @unshuffle is an option of {', '.join(_UNSHUFFLED)} only"
@@ -386,7 +397,7 @@ def build(name, *, seed, epochs, device="cpu", hgb_params=None, pixel_size=0.5):
     epochs = options["epochs"] or epochs
     callbacks = (
         [("lr", LRScheduler(policy="CosineAnnealingLR", T_max=epochs))]
-        if cosine
+        if cosine or options["cosine"]
         else None
     )
     steps.append(

@@ -151,6 +151,7 @@ def test_model_names(study):
             "unshuffle": 1,
             "tta": False,
             "bf16": False,
+            "cosine": False,
         },
     )
     pipe = study.build("resnet@aug@binary", seed=0, epochs=2)
@@ -179,6 +180,13 @@ def test_model_names(study):
     assert study._fit_key("inception@aug@bf16@tta") == "inception@aug@bf16"
     with pytest.raises(ValueError, match="@bf16 is an option of the networks"):
         study.build("hgb@bf16", seed=0, epochs=1)
+    assert study.build("inception", seed=0, epochs=3)[-1].callbacks is None
+    net = study.build("inception@cos@7ep", seed=0, epochs=3)[-1]
+    ((_, schedule),) = net.callbacks
+    assert (schedule.policy, schedule.kwargs["T_max"]) == ("CosineAnnealingLR", 7)
+    for name in ("cnn@cos", "hgb@cos"):  # cnn has its cosine already
+        with pytest.raises(ValueError, match="@cos is an option of the networks"):
+            study.build(name, seed=0, epochs=1)
     for name in ("cnn@tta", "hgb@tta"):
         with pytest.raises(ValueError, match=r"@tta .* needs a network with @aug"):
             study.build(name, seed=0, epochs=1)
