@@ -15,7 +15,7 @@ from ..kinematics._torch import wrap_phi
 from ..substructure._events import check_event_values
 from ._inputs import InputKind, register_input_kind
 from ._modules import register_module
-from ._particle import _Block
+from ._particle import _ClassAttentionTransformer
 
 #: Per-object features the network computes from ``(type, pt, eta, phi)``.
 OBJECT_FEATURES = ("log_pt", "eta", "sin_phi", "cos_phi", "log_pt_fraction")
@@ -112,7 +112,7 @@ def object_pair_features(x):
 
 
 @register_module("object_transformer")
-class ObjectTransformer(nn.Module):
+class ObjectTransformer(_ClassAttentionTransformer):
     """A transformer over the reconstructed objects of collision events.
 
     The set-based alternative to event images: every object (electron, muon,
@@ -195,15 +195,7 @@ class ObjectTransformer(nn.Module):
             if pair_features
             else None
         )
-        self.blocks = nn.ModuleList(
-            _Block(dim, n_heads, dropout) for _ in range(n_layers)
-        )
-        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
-        nn.init.trunc_normal_(self.class_token, std=0.02)
-        self.class_blocks = nn.ModuleList(
-            _Block(dim, n_heads, dropout) for _ in range(n_class_layers)
-        )
-        self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, n_classes))
+        self._build_trunk(dim, n_heads, n_layers, n_class_layers, dropout, n_classes)
 
     def forward(self, x):
         """Return the class logits of a batch of padded event objects ``(n, P, F)``."""
@@ -222,17 +214,7 @@ class ObjectTransformer(nn.Module):
         )
         bias = blocked if pairs is None else self.pair_embed(pairs) + blocked
         h = (self.embed(feats) + self.type_embed(types)) * mask[..., None]
-        for block in self.blocks:
-            h = block(h, None, bias)
-        token = self.class_token.expand(n, -1, -1)
-        # the token sees itself and the real objects
-        padding = torch.zeros(n, 1, 1, p, device=x.device).masked_fill(
-            ~mask[:, None, None, :], float("-inf")
-        )
-        keys_blocked = torch.cat([padding.new_zeros(n, 1, 1, 1), padding], dim=-1)
-        for block in self.class_blocks:
-            token = block(token, torch.cat([token, h], dim=1), keys_blocked)
-        return self.head(token[:, 0])
+        return self._classify(h, bias, mask)
 
 
 def _objects_signature(X):

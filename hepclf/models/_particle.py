@@ -169,8 +169,46 @@ class _Block(nn.Module):
         return x + self.feed_forward(self.norm2(x))
 
 
+class _ClassAttentionTransformer(nn.Module):
+    """What the set transformers share after their embeddings.
+
+    Self-attention blocks over the set, then class-attention blocks that pool
+    it into one learnt class token, then a normalised linear head. Subclasses
+    embed their inputs, then call :meth:`_build_trunk` (after their own
+    layers, so that parameters keep their order) and :meth:`_classify`.
+    """
+
+    def _build_trunk(self, dim, n_heads, n_layers, n_class_layers, dropout, n_classes):
+        self.blocks = nn.ModuleList(
+            _Block(dim, n_heads, dropout) for _ in range(n_layers)
+        )
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        nn.init.trunc_normal_(self.class_token, std=0.02)
+        self.class_blocks = nn.ModuleList(
+            _Block(dim, n_heads, dropout) for _ in range(n_class_layers)
+        )
+        self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, n_classes))
+
+    def _classify(self, h, bias, mask):
+        """Logits of embedded sets ``h`` ``(n, P, dim)``.
+
+        ``bias`` is the self-attention's additive mask ``(n, 1 or heads, P,
+        P)``; ``mask`` is True for real members. The class token sees itself
+        and the real members.
+        """
+        for block in self.blocks:
+            h = block(h, None, bias)
+        n, p = mask.shape
+        token = self.class_token.expand(n, -1, -1)
+        keys_blocked = torch.zeros(n, 1, 1, p + 1, device=h.device)
+        keys_blocked[:, :, :, 1:].masked_fill_(~mask[:, None, None, :], float("-inf"))
+        for block in self.class_blocks:
+            token = block(token, torch.cat([token, h], dim=1), keys_blocked)
+        return self.head(token[:, 0])
+
+
 @register_module("particle_transformer")
-class ParticleTransformer(nn.Module):
+class ParticleTransformer(_ClassAttentionTransformer):
     """A transformer over jet constituents, with pairwise interaction features.
 
     The particle-level alternative to jet images, after the Particle
@@ -247,15 +285,7 @@ class ParticleTransformer(nn.Module):
             if pair_features
             else None
         )
-        self.blocks = nn.ModuleList(
-            _Block(dim, n_heads, dropout) for _ in range(n_layers)
-        )
-        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
-        nn.init.trunc_normal_(self.class_token, std=0.02)
-        self.class_blocks = nn.ModuleList(
-            _Block(dim, n_heads, dropout) for _ in range(n_class_layers)
-        )
-        self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, n_classes))
+        self._build_trunk(dim, n_heads, n_layers, n_class_layers, dropout, n_classes)
 
     def forward(self, x):
         """Return the class logits of a batch of padded constituents ``(n, P, 4)``."""
@@ -269,11 +299,4 @@ class ParticleTransformer(nn.Module):
             ~mask[:, None, None, :], float("-inf")
         )
         bias = blocked if pairs is None else self.pair_embed(pairs) + blocked
-        h = self.embed(feats) * mask[..., None]
-        for block in self.blocks:
-            h = block(h, None, bias)
-        token = self.class_token.expand(n, -1, -1)
-        keys_blocked = torch.cat([blocked.new_zeros(n, 1, 1, 1), blocked], dim=-1)
-        for block in self.class_blocks:
-            token = block(token, torch.cat([token, h], dim=1), keys_blocked)
-        return self.head(token[:, 0])
+        return self._classify(self.embed(feats) * mask[..., None], bias, mask)
