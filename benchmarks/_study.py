@@ -4,6 +4,8 @@
   generator seed per split, process, ...), ``study_parser`` (the options
   every study takes) and ``parse_study_args`` (``--small`` and the cache
   folder);
+* ``SeedStore``: every seed a study scores, on disk as soon as it is
+  scored, which ``--resume`` reads back instead of training again;
 * the boosted-tree baseline: ``HGB_GRID`` and ``tune_hgb``;
 * training: ``fit_timed``, ``fit_and_predict`` (probabilities, training time
   and inference rate of one seed) and ``predict_and_time`` (the same for a
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -65,8 +68,8 @@ def study_parser(doc, *, output_dir):
 
     ``--split``, ``--seeds``, ``--threads``, ``--n-boot``, ``--timing-repeats``,
     ``--data-seed``, ``--n-jobs``, ``--cache-dir``, ``--output-dir`` (default
-    ``output_dir``) and ``--small``; the description is ``doc``'s first
-    paragraph.
+    ``output_dir``), ``--resume`` (``SeedStore``) and ``--small``; the
+    description is ``doc``'s first paragraph.
     """
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--split", choices=["val", "test"], default="val")
@@ -78,6 +81,12 @@ def study_parser(doc, *, output_dir):
     p.add_argument("--n-jobs", type=int, default=1)
     p.add_argument("--cache-dir", default=None, help="default: OUTPUT_DIR/cache")
     p.add_argument("--output-dir", default=output_dir)
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="take the seeds an earlier run with the same options scored (in "
+        "OUTPUT_DIR) instead of training them again",
+    )
     p.add_argument("--small", action="store_true", help="a quick run (CI smoke test)")
     return p
 
@@ -97,6 +106,105 @@ def parse_study_args(p, argv, small):
         args.timing_repeats = min(args.timing_repeats, 1)
     args.cache_dir = args.cache_dir or str(Path(args.output_dir) / "cache")
     return args
+
+
+#: Options that do not change what a fitted seed predicts: a run may differ
+#: from the one it resumes in these (more seeds, other models, other tables).
+RESUMABLE = frozenset(
+    {
+        "seeds",
+        "models",
+        "compare",
+        "blend",
+        "reuse",
+        "explain",
+        "n_explain",
+        "threads",
+        "n_boot",
+        "timing_repeats",
+        "n_jobs",
+        "cache_dir",
+        "output_dir",
+        "resume",
+    }
+)
+
+
+class SeedStore:
+    """Every seed a study scores, in a file of its own as soon as it is scored.
+
+    A study on two CPU cores may train an hour per seed; a run that is
+    stopped keeps the seeds it finished. ``save`` writes a seed's
+    probabilities, training time and inference rate to
+    ``folder/<key>-seed<seed>.npz``, with the evaluation labels and the run's
+    options (all but ``RESUMABLE``, and ``version``); with ``args.resume``,
+    ``load`` gives them back to a later run, which then skips that fit.
+
+    A stored seed made with other options, or on other evaluation images, is
+    an error, not a silent retraining or a mixed table.
+    """
+
+    def __init__(self, folder, args, y, *, version):
+        self.folder = Path(folder)
+        self.resume = bool(getattr(args, "resume", False))
+        self.y = np.asarray(y)
+        options = {k: v for k, v in vars(args).items() if k not in RESUMABLE}
+        options["version"] = version
+        # as the file will give it back: tuples become lists
+        self.options = json.loads(json.dumps(options, sort_keys=True, default=str))
+
+    def path(self, key, seed):
+        """The file of ``key`` (a model, with its setting) at training ``seed``."""
+        if not key or "/" in key or os.sep in key:
+            raise ValueError(f"SeedStore: {key!r} cannot name a file")
+        return self.folder / f"{key}-seed{seed}.npz"
+
+    def load(self, key, seed):
+        """``(proba, train_s, rate)`` stored earlier, or None.
+
+        None without ``resume`` or when the seed was not stored; SystemExit
+        when it was stored with other options or evaluation images.
+        """
+        path = self.path(key, seed)
+        if not self.resume or not path.is_file():
+            return None
+        with np.load(path) as stored:
+            options = json.loads(str(stored["options"]))
+            if options != self.options:
+                changed = ", ".join(
+                    f"{k} {options.get(k)!r}, now {self.options.get(k)!r}"
+                    for k in sorted(options.keys() | self.options.keys())
+                    if options.get(k) != self.options.get(k)
+                )
+                raise SystemExit(
+                    f"--resume: {path} was scored with other options ({changed}); "
+                    "run without --resume, or with another --output-dir"
+                )
+            if not np.array_equal(stored["y"], self.y):
+                raise SystemExit(
+                    f"--resume: {path} holds other evaluation images (labels differ)"
+                )
+            rate = float(stored["rate"])
+            return (
+                stored["proba"],
+                float(stored["train_s"]),
+                None if np.isnan(rate) else rate,
+            )
+
+    def save(self, key, seed, proba, train_s, rate):
+        """Store one scored seed (whole or not at all: written, then renamed)."""
+        path = self.path(key, seed)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial.npz")
+        np.savez_compressed(
+            partial,
+            proba=np.asarray(proba),
+            y=self.y,
+            train_s=float(train_s),
+            rate=np.nan if rate is None else float(rate),
+            options=json.dumps(self.options, sort_keys=True),
+        )
+        os.replace(partial, path)
 
 
 # --------------------------------------------------------------------------

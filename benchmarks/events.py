@@ -51,7 +51,9 @@ events/s, median of ``--timing-repeats`` passes after a warm-up pass).
 
 Writes ``events_<split>.md``, ``.json`` and ``_probas.npz`` (labels and every
 seed's probabilities), ``events_<split>_curve.png`` (accuracy against training
-events) and ``events_<split>_confusion.png`` to ``--output-dir``.
+events) and ``events_<split>_confusion.png`` to ``--output-dir``; each seed
+as soon as it is scored to ``events_<split>_seeds/``, which ``--resume``
+reads back instead of training again (``_study.SeedStore``).
 
 Small run (a few minutes on 2 CPU cores): ``python benchmarks/events.py --small``.
 The published run: see ``docs/user_guide/event_benchmark.rst``.
@@ -73,6 +75,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import paired_differences, pm_metric, summarise_metrics
 from _study import (
     SPLITS,
+    SeedStore,
     accuracy,
     cell,
     derived_seed,
@@ -593,6 +596,12 @@ def main(argv=None):
         f"events: train {len(y_pool):,}, val {len(y_val):,}, "
         f"{args.split} {len(y_eval):,} (balanced over {', '.join(PROCESSES)})"
     )
+    store = SeedStore(
+        out / f"events_{args.split}_seeds",
+        args,
+        y_eval,
+        version=f"v{DATA_VERSION}-{hepclf.__version__}",
+    )
     plan = [(name, size) for size in args.sizes for name in args.models]
     if args.seed_grid:
         plan += [
@@ -615,24 +624,30 @@ def main(argv=None):
         )
         probas, train_s, rates = [], [], []
         for seed in seeds:
-            est = build(
-                name,
-                epochs=args.epochs,
-                seed=seed,
-                args=args,
-                hgb_params=hgb_params.get(size),
-            )
-            # the inference rate of the first seed only
-            timing = args.timing_repeats if seed == seeds[0] else 0
-            proba, seconds, rate = fit_and_predict(
-                est, X_train, y_train, X_eval, timing
-            )
+            stored = store.load(f"{name}@{size}", seed)
+            if stored is None:
+                est = build(
+                    name,
+                    epochs=args.epochs,
+                    seed=seed,
+                    args=args,
+                    hgb_params=hgb_params.get(size),
+                )
+                # the inference rate of the first seed only
+                timing = args.timing_repeats if seed == seeds[0] else 0
+                proba, seconds, rate = fit_and_predict(
+                    est, X_train, y_train, X_eval, timing
+                )
+                store.save(f"{name}@{size}", seed, proba, seconds, rate)
+            else:  # --resume: an earlier run scored it
+                proba, seconds, rate = stored
             probas.append(proba)
             train_s.append(seconds)
             rates.append(rate)
             print(
                 f"{name} @ {size}/class, seed {seed}: accuracy "
-                f"{accuracy(y_eval, proba):.4f}, {seconds:.0f} s",
+                f"{accuracy(y_eval, proba):.4f}, {seconds:.0f} s"
+                + (" (resumed)" if stored is not None else ""),
                 flush=True,
             )
         results[name, size] = probas

@@ -52,7 +52,10 @@ evaluation events; a network trained with several seeds also gets a row
 no training; ``--compare`` adds paired differences.
 
 Writes ``hits_<split>.md``, ``.json``, ``_probas.npz`` and
-``hits_<split>_roc.png`` to ``--output-dir``.
+``hits_<split>_roc.png`` to ``--output-dir``; each classifier seed as soon as
+it is scored to ``hits_<split>_seeds/``, which ``--resume`` reads back
+instead of training again (``_study.SeedStore``; the regression is trained
+again).
 
 Small run (about a minute on 2 CPU cores): ``python benchmarks/hits.py --small``.
 The published run: see ``docs/user_guide/hits_benchmark.rst``.
@@ -78,6 +81,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import paired_differences, pm, pm_metric, summarise_metrics
 from _study import (
     SPLITS,
+    SeedStore,
     accuracy,
     cell,
     derived_seed,
@@ -659,6 +663,12 @@ def main(argv=None):
         )
         (X_train, y_train, _), (X_val, y_val, _) = train, val
         X_eval, y_eval, _ = evaluation
+        store = SeedStore(  # one per noise level: its own evaluation events
+            out / f"hits_{args.split}_seeds",
+            args,
+            y_eval,
+            version=f"v{DATA_VERSION}-{hepclf.__version__}",
+        )
         print(
             f"noise {noise:.0%}: train {len(y_train):,}, val {len(y_val):,}, "
             f"{args.split} {len(y_eval):,} events",
@@ -673,18 +683,24 @@ def main(argv=None):
             seeds = args.seeds[:1] if name == "hgb" else args.seeds
             probas, train_s, rates = [], [], []
             for seed in seeds:
-                est = build(name, seed=seed, hgb_params=hgb_params, epochs=args.epochs)
-                # the inference rate of the first seed only
-                timing = args.timing_repeats if seed == seeds[0] else 0
-                proba, seconds, rate = fit_and_predict(
-                    est, X_train, y_train, X_eval, timing
-                )
+                stored = store.load(f"{name}@{noise:g}", seed)
+                if stored is None:
+                    est = build(
+                        name, seed=seed, hgb_params=hgb_params, epochs=args.epochs
+                    )
+                    # the inference rate of the first seed only
+                    timing = args.timing_repeats if seed == seeds[0] else 0
+                    proba, seconds, rate = fit_and_predict(
+                        est, X_train, y_train, X_eval, timing
+                    )
+                    store.save(f"{name}@{noise:g}", seed, proba, seconds, rate)
+                else:  # --resume: an earlier run scored it
+                    proba, seconds, rate = stored
                 probas.append(proba)
                 train_s.append(seconds)
                 rates.append(rate)
-                print(
-                    seed_line(name, seed, METRICS, y_eval, proba, seconds), flush=True
-                )
+                line = seed_line(name, seed, METRICS, y_eval, proba, seconds)
+                print(line + (" (resumed)" if stored is not None else ""), flush=True)
             results[name, noise] = probas
             rows.append(
                 score_row(

@@ -78,7 +78,11 @@ matrix, the most confident electron-to-photon mistakes and saliency maps,
 and measures where the attribution of electrons and photons lies.
 
 Writes ``particles_<config>_<split>.md``, ``.json`` and ``_probas.npz`` to
-``--output-dir``.
+``--output-dir``, and each seed as soon as it is scored to
+``particles_<config>_<split>_seeds/``: a run that stops (a session's end, a
+crash) is run again with ``--resume`` and the same options, and trains only
+the seeds it had not finished (``_study.SeedStore``; more ``--seeds`` or
+other ``--models`` are allowed, other sizes or epochs are refused).
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import of_seed, paired_differences, pm_metric, summarise_metrics
 from _study import (
     SPLITS,
+    SeedStore,
     accuracy,
     cell,
     derived_seed,
@@ -920,6 +925,9 @@ def main(argv=None):
     shared = {k for k in keys if keys.count(k) > 1}
     fitted = {}
     stem = out / f"particles_{args.config}_{args.split}"
+    store = SeedStore(
+        f"{stem}_seeds", args, y_eval, version=f"v{DATA_VERSION}-{hepclf.__version__}"
+    )
     for name in args.models:
         base, options = _parse(name)
         if base == "hgb" and name not in hgb_params:
@@ -935,27 +943,33 @@ def main(argv=None):
         seeds = args.seeds[:1] if base == "hgb" else args.seeds
         probas, train_s, rates = [], [], []
         for seed in seeds:
-            est = build(
-                name,
-                seed=seed,
-                epochs=args.epochs,
-                device=args.device,
-                hgb_params=hgb_params.get(name),
-                pixel_size=pixel_size,
-            )
             # the inference rate of the first seed only
             timing = args.timing_repeats if seed == seeds[0] else 0
             key = (_fit_key(name), seed)
-            if key in fitted:  # the twin's fit, predicting as this model does
+            explaining = name == args.explain and seed == seeds[0]
+            stored = None if explaining else store.load(name, seed)
+            if stored is not None:  # --resume: an earlier run scored it
+                proba, seconds, rate = stored
+            elif key in fitted:  # the twin's fit, predicting as this model does
                 est, seconds = fitted[key]
                 est[-1].set_params(augment_predict=options["tta"])
                 proba, rate = predict_and_time(est, X_eval, timing)
             else:
+                est = build(
+                    name,
+                    seed=seed,
+                    epochs=args.epochs,
+                    device=args.device,
+                    hgb_params=hgb_params.get(name),
+                    pixel_size=pixel_size,
+                )
                 proba, seconds, rate = fit_and_predict(
                     est, X_train, y_train, X_eval, timing
                 )
                 if key[0] in shared:
                     fitted[key] = (est, seconds)
+            if stored is None:
+                store.save(name, seed, proba, seconds, rate)
             probas.append(proba)
             train_s.append(seconds)
             rates.append(rate)
@@ -977,7 +991,8 @@ def main(argv=None):
                         ),
                     },
                 )
-            print(seed_line(name, seed, METRICS, y_eval, proba, seconds), flush=True)
+            line = seed_line(name, seed, METRICS, y_eval, proba, seconds)
+            print(line + (" (resumed)" if stored is not None else ""), flush=True)
         results[name] = probas
         rows.append(
             score_row(

@@ -86,7 +86,7 @@ def test_vote_row_scores_the_mean_probability(study):
 
 
 @pytest.mark.slow
-def test_small_run_end_to_end(study, tmp_path):
+def test_small_run_end_to_end(study, tmp_path, monkeypatch):
     pytest.importorskip("pythia8mc")
     pytest.importorskip("uproot")
     out = tmp_path / "out"
@@ -103,3 +103,18 @@ def test_small_run_end_to_end(study, tmp_path):
     assert "the seed" in (out / "events_val.md").read_text()
     with np.load(out / "events_val_probas.npz") as probas:
         assert probas["hgb@300"].shape == (1, 900, 3)
+        first = probas["best_objects@300"]
+    assert sorted(p.name for p in (out / "events_val_seeds").iterdir()) == [
+        "best_objects@300-seed0.npz",
+        "hgb@300-seed0.npz",
+    ]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored seed was trained again")
+
+    monkeypatch.setattr(study, "fit_and_predict", no_training)
+    assert (
+        study.main([*argv, "--timing-repeats", "1", "--n-boot", "20", "--resume"]) == 0
+    )
+    with np.load(out / "events_val_probas.npz") as probas:
+        np.testing.assert_array_equal(probas["best_objects@300"], first)

@@ -158,7 +158,7 @@ def test_vote_row_scores_the_mean_probability(study):
 
 
 @pytest.mark.slow
-def test_small_run_end_to_end(study, tmp_path):
+def test_small_run_end_to_end(study, tmp_path, monkeypatch):
     out = tmp_path / "out"
     argv = ["--small", "--output-dir", str(out), "--noise", "0", "0.3"]
     models = ("hgb", "cnn:per_hit", "resnet:per_hit@roll")
@@ -183,6 +183,17 @@ def test_small_run_end_to_end(study, tmp_path):
     with np.load(out / "hits_val_probas.npz") as probas:
         assert probas["cnn:per_hit@0"].shape == (1, 3 * study.SMALL["n_val"], 3)
         assert_array_equal(np.bincount(probas["y"]), [study.SMALL["n_val"]] * 3)
+        first = probas["resnet:per_hit@roll@0.3"]
+    stored = sorted(p.name for p in (out / "hits_val_seeds").iterdir())
+    assert stored == sorted(f"{m}@{n}-seed0.npz" for m in models for n in (0, 0.3))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored seed was trained again")
+
+    monkeypatch.setattr(study, "fit_and_predict", no_training)
+    assert study.main([*argv, "--resume"]) == 0  # the regression trains again
+    with np.load(out / "hits_val_probas.npz") as probas:
+        assert_array_equal(probas["resnet:per_hit@roll@0.3"], first)
 
 
 @pytest.fixture(scope="module")

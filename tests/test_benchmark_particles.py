@@ -338,3 +338,35 @@ def test_reuse_with_a_tag_keeps_both_runs_of_one_model(study, tmp_path):
         study.load_reused([f"a+b={early}"], y)
     with pytest.raises(SystemExit, match="no file"):
         study.load_reused([f"t={tmp_path / 'missing.npz'}"], y)
+
+
+@pytest.mark.slow
+def test_a_stopped_run_resumes_the_seeds_it_scored(study, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    argv = ["--small", "--output-dir", str(out), "--models", "hgb", "lenet5"]
+    assert study.main(argv) == 0
+    seeds = out / "particles_4class_val_seeds"
+    assert sorted(p.name for p in seeds.iterdir()) == [
+        "hgb-seed0.npz",
+        "lenet5-seed0.npz",
+    ]
+    with np.load(out / "particles_4class_val_probas.npz") as first:
+        first = {k: first[k] for k in first.files}
+    first_rows = json.loads((out / "particles_4class_val.json").read_text())["rows"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored seed was trained again")
+
+    # (the trees' tuning, seconds, runs again: its scores go into the JSON)
+    monkeypatch.setattr(study, "fit_and_predict", no_training)
+    assert study.main([*argv, "--resume"]) == 0
+    with np.load(out / "particles_4class_val_probas.npz") as again:
+        for key, value in first.items():
+            np.testing.assert_array_equal(again[key], value)
+    rows = json.loads((out / "particles_4class_val.json").read_text())["rows"]
+    assert [r["train_s"] for r in rows] == [r["train_s"] for r in first_rows]
+    # a model not stored yet is trained; other simulated images are refused
+    with pytest.raises(AssertionError, match="trained again"):
+        study.main([*argv, "lenet5@aug", "--resume"])
+    with pytest.raises(SystemExit, match="data_seed 0, now 1"):
+        study.main([*argv, "--resume", "--data-seed", "1"])

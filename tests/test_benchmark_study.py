@@ -116,3 +116,42 @@ def test_write_outputs(study, tmp_path):
     with np.load(tmp_path / "study_val_probas.npz") as saved:
         assert saved["m@1"].shape == (2, 3, 2)
         np.testing.assert_array_equal(saved["y"], [0, 1, 2])
+
+
+def test_seed_store_gives_back_only_what_the_same_options_scored(study, tmp_path):
+    import argparse
+
+    def args(**changed):
+        options = {"epochs": 3, "n_train": 40, "seeds": [0], "resume": True}
+        return argparse.Namespace(**{**options, **changed})
+
+    y = np.array([0, 1, 1])
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    folder = tmp_path / "seeds"
+    writer = study.SeedStore(folder, args(resume=False), y, version="v1")
+    assert writer.load("cnn@aug", 0) is None  # not resuming
+    writer.save("cnn@aug", 0, proba, 12.5, None)
+    writer.save("hgb", 0, proba[:, ::-1], 2.0, 300.0)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "cnn@aug-seed0.npz",
+        "hgb-seed0.npz",
+    ]  # no partial file left behind
+    assert writer.load("cnn@aug", 0) is None  # stored, but this run does not resume
+    # more seeds and other models may follow; the stored ones come back whole
+    reader = study.SeedStore(
+        folder, args(seeds=[0, 1, 2], models=["x"]), y, version="v1"
+    )
+    stored, seconds, rate = reader.load("cnn@aug", 0)
+    np.testing.assert_array_equal(stored, proba)
+    assert (seconds, rate) == (12.5, None)
+    assert reader.load("hgb", 0)[1:] == (2.0, 300.0)
+    assert reader.load("cnn@aug", 1) is None  # not scored yet
+    # what changes a fit is refused, by name
+    with pytest.raises(SystemExit, match="epochs 3, now 5"):
+        study.SeedStore(folder, args(epochs=5), y, version="v1").load("hgb", 0)
+    with pytest.raises(SystemExit, match="version 'v1', now 'v2'"):
+        study.SeedStore(folder, args(), y, version="v2").load("hgb", 0)
+    with pytest.raises(SystemExit, match="other evaluation images"):
+        study.SeedStore(folder, args(), y[::-1], version="v1").load("hgb", 0)
+    with pytest.raises(ValueError, match="cannot name a file"):
+        reader.path("tag/cnn", 0)
