@@ -191,6 +191,22 @@ class SeedStore:
                 None if np.isnan(rate) else rate,
             )
 
+    def fit_or_resume(self, key, seed, make, X_train, y_train, X_eval, timing_repeats):
+        """``(proba, train_s, rate, resumed)`` of ``key`` at ``seed``.
+
+        The stored seed when ``load`` gives one (``resumed`` True); otherwise
+        ``make()`` (the unfitted estimator) through ``fit_and_predict``, stored
+        at once.
+        """
+        stored = self.load(key, seed)
+        if stored is not None:
+            return (*stored, True)
+        proba, train_s, rate = fit_and_predict(
+            make(), X_train, y_train, X_eval, timing_repeats
+        )
+        self.save(key, seed, proba, train_s, rate)
+        return proba, train_s, rate, False
+
     def save(self, key, seed, proba, train_s, rate):
         """Store one scored seed (whole or not at all: written, then renamed)."""
         path = self.path(key, seed)

@@ -62,6 +62,7 @@ The published run: see ``docs/user_guide/event_benchmark.rst``.
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,6 @@ from _study import (
     cell,
     derived_seed,
     differences_table,
-    fit_and_predict,
     md,
     mean_confusion,
     median_or_none,
@@ -624,30 +624,26 @@ def main(argv=None):
         )
         probas, train_s, rates = [], [], []
         for seed in seeds:
-            stored = store.load(f"{name}@{size}", seed)
-            if stored is None:
-                est = build(
-                    name,
-                    epochs=args.epochs,
-                    seed=seed,
-                    args=args,
-                    hgb_params=hgb_params.get(size),
-                )
-                # the inference rate of the first seed only
-                timing = args.timing_repeats if seed == seeds[0] else 0
-                proba, seconds, rate = fit_and_predict(
-                    est, X_train, y_train, X_eval, timing
-                )
-                store.save(f"{name}@{size}", seed, proba, seconds, rate)
-            else:  # --resume: an earlier run scored it
-                proba, seconds, rate = stored
+            # the inference rate of the first seed only
+            timing = args.timing_repeats if seed == seeds[0] else 0
+            make = partial(
+                build,
+                name,
+                epochs=args.epochs,
+                seed=seed,
+                args=args,
+                hgb_params=hgb_params.get(size),
+            )
+            proba, seconds, rate, resumed = store.fit_or_resume(
+                f"{name}@{size}", seed, make, X_train, y_train, X_eval, timing
+            )
             probas.append(proba)
             train_s.append(seconds)
             rates.append(rate)
             print(
                 f"{name} @ {size}/class, seed {seed}: accuracy "
                 f"{accuracy(y_eval, proba):.4f}, {seconds:.0f} s"
-                + (" (resumed)" if stored is not None else ""),
+                + (" (resumed)" if resumed else ""),
                 flush=True,
             )
         results[name, size] = probas

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,6 @@ from _study import (
     cell,
     derived_seed,
     differences_table,
-    fit_and_predict,
     fit_timed,
     md,
     median_or_none,
@@ -683,24 +683,19 @@ def main(argv=None):
             seeds = args.seeds[:1] if name == "hgb" else args.seeds
             probas, train_s, rates = [], [], []
             for seed in seeds:
-                stored = store.load(f"{name}@{noise:g}", seed)
-                if stored is None:
-                    est = build(
-                        name, seed=seed, hgb_params=hgb_params, epochs=args.epochs
-                    )
-                    # the inference rate of the first seed only
-                    timing = args.timing_repeats if seed == seeds[0] else 0
-                    proba, seconds, rate = fit_and_predict(
-                        est, X_train, y_train, X_eval, timing
-                    )
-                    store.save(f"{name}@{noise:g}", seed, proba, seconds, rate)
-                else:  # --resume: an earlier run scored it
-                    proba, seconds, rate = stored
+                # the inference rate of the first seed only
+                timing = args.timing_repeats if seed == seeds[0] else 0
+                make = partial(
+                    build, name, seed=seed, hgb_params=hgb_params, epochs=args.epochs
+                )
+                proba, seconds, rate, resumed = store.fit_or_resume(
+                    f"{name}@{noise:g}", seed, make, X_train, y_train, X_eval, timing
+                )
                 probas.append(proba)
                 train_s.append(seconds)
                 rates.append(rate)
                 line = seed_line(name, seed, METRICS, y_eval, proba, seconds)
-                print(line + (" (resumed)" if stored is not None else ""), flush=True)
+                print(line + (" (resumed)" if resumed else ""), flush=True)
             results[name, noise] = probas
             rows.append(
                 score_row(

@@ -112,7 +112,7 @@ def test_small_run_end_to_end(study, tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a stored seed was trained again")
 
-    monkeypatch.setattr(study, "fit_and_predict", no_training)
+    monkeypatch.setattr(study, "build", no_training)
     assert (
         study.main([*argv, "--timing-repeats", "1", "--n-boot", "20", "--resume"]) == 0
     )

@@ -190,7 +190,7 @@ def test_small_run_end_to_end(study, tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a stored seed was trained again")
 
-    monkeypatch.setattr(study, "fit_and_predict", no_training)
+    monkeypatch.setattr(study, "build", no_training)
     assert study.main([*argv, "--resume"]) == 0  # the regression trains again
     with np.load(out / "hits_val_probas.npz") as probas:
         assert_array_equal(probas["resnet:per_hit@roll@0.3"], first)
