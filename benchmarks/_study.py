@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -130,6 +131,15 @@ RESUMABLE = frozenset(
 )
 
 
+def _changed(before, now):
+    """The options that differ, as ``name before, now after``."""
+    return ", ".join(
+        f"{k} {before.get(k)!r}, now {now.get(k)!r}"
+        for k in sorted(before.keys() | now.keys())
+        if before.get(k) != now.get(k)
+    )
+
+
 class SeedStore:
     """Every seed a study scores, in a file of its own as soon as it is scored.
 
@@ -139,6 +149,8 @@ class SeedStore:
     ``folder/<key>-seed<seed>.npz``, with the evaluation labels and the run's
     options (all but ``RESUMABLE``, and ``version``); with ``args.resume``,
     ``load`` gives them back to a later run, which then skips that fit.
+    A network can also save every epoch to ``checkpoint(key, seed)``, so that
+    with ``args.resume`` a fit stopped mid-way loses at most an epoch.
 
     A stored seed made with other options, or on other evaluation images, is
     an error, not a silent retraining or a mixed table.
@@ -171,13 +183,9 @@ class SeedStore:
         with np.load(path) as stored:
             options = json.loads(str(stored["options"]))
             if options != self.options:
-                changed = ", ".join(
-                    f"{k} {options.get(k)!r}, now {self.options.get(k)!r}"
-                    for k in sorted(options.keys() | self.options.keys())
-                    if options.get(k) != self.options.get(k)
-                )
                 raise SystemExit(
-                    f"--resume: {path} was scored with other options ({changed}); "
+                    f"--resume: {path} was scored with other options "
+                    f"({_changed(options, self.options)}); "
                     "run without --resume, or with another --output-dir"
                 )
             if not np.array_equal(stored["y"], self.y):
@@ -206,6 +214,40 @@ class SeedStore:
         )
         self.save(key, seed, proba, train_s, rate)
         return proba, train_s, rate, False
+
+    def checkpoint(self, key, seed):
+        """The folder where the network ``key`` at ``seed`` saves every epoch.
+
+        Give it to the network's ``checkpoint_dir``: with ``resume`` a fit
+        stopped mid-way continues from its last epoch (refused, like
+        ``load``, when the folder was made with other options); without, the
+        folder is emptied first. ``checkpoint_seconds`` gives the training
+        time of the epochs already there.
+        """
+        folder = self.folder / "checkpoints" / f"{self.path(key, seed).stem}"
+        marker = folder / "options.json"
+        if self.resume and marker.is_file():
+            options = json.loads(marker.read_text())
+            if options != self.options:
+                raise SystemExit(
+                    f"--resume: {folder} was trained with other options "
+                    f"({_changed(options, self.options)}); run without --resume, "
+                    "or with another --output-dir"
+                )
+            return folder
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        marker.write_text(json.dumps(self.options, sort_keys=True))
+        return folder
+
+    @staticmethod
+    def checkpoint_seconds(folder):
+        """The summed epoch durations of the history saved in ``folder`` (0 if none)."""
+        history = Path(folder) / "history.json"
+        if not history.is_file():
+            return 0.0
+        return float(sum(epoch["dur"] for epoch in json.loads(history.read_text())))
 
     def save(self, key, seed, proba, train_s, rate):
         """Store one scored seed (whole or not at all: written, then renamed)."""

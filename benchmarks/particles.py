@@ -924,6 +924,7 @@ def main(argv=None):
     keys = [_fit_key(m) for m in args.models]
     shared = {k for k in keys if keys.count(k) > 1}
     fitted = {}
+    twins = {}  # (name, seed) -> (proba, train_s, rate) scored with the twin's fit
     stem = out / f"particles_{args.config}_{args.split}"
     store = SeedStore(
         f"{stem}_seeds", args, y_eval, version=f"v{DATA_VERSION}-{hepclf.__version__}"
@@ -947,9 +948,12 @@ def main(argv=None):
             timing = args.timing_repeats if seed == seeds[0] else 0
             key = (_fit_key(name), seed)
             explaining = name == args.explain and seed == seeds[0]
-            stored = None if explaining else store.load(name, seed)
+            twinned = (name, seed) in twins and not explaining
+            stored = None if explaining or twinned else store.load(name, seed)
             if stored is not None:  # --resume: an earlier run scored it
                 proba, seconds, rate = stored
+            elif twinned:  # scored, and stored, right after its twin's fit
+                proba, seconds, rate = twins[name, seed]
             elif key in fitted:  # the twin's fit, predicting as this model does
                 est, seconds = fitted[key]
                 est[-1].set_params(augment_predict=options["tta"])
@@ -963,12 +967,31 @@ def main(argv=None):
                     hgb_params=hgb_params.get(name),
                     pixel_size=pixel_size,
                 )
+                earlier = 0.0  # the epochs a stopped fit had checkpointed
+                if base in NETWORKS:
+                    folder = store.checkpoint(key[0], seed)
+                    earlier = store.checkpoint_seconds(folder)
+                    est[-1].set_params(checkpoint_dir=folder)
                 proba, seconds, rate = fit_and_predict(
                     est, X_train, y_train, X_eval, timing
                 )
+                seconds += earlier
                 if key[0] in shared:
                     fitted[key] = (est, seconds)
-            if stored is None:
+                    # the twins' predictions too, stored before the next fit
+                    for twin in args.models:
+                        if twin == name or _fit_key(twin) != key[0]:
+                            continue
+                        if store.load(twin, seed) is None:
+                            tta = _parse(twin)[1]["tta"]
+                            est[-1].set_params(augment_predict=tta)
+                            twin_proba, twin_rate = predict_and_time(
+                                est, X_eval, timing
+                            )
+                            store.save(twin, seed, twin_proba, seconds, twin_rate)
+                            twins[twin, seed] = (twin_proba, seconds, twin_rate)
+                    est[-1].set_params(augment_predict=options["tta"])
+            if stored is None and not twinned:
                 store.save(name, seed, proba, seconds, rate)
             probas.append(proba)
             train_s.append(seconds)

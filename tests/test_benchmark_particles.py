@@ -346,7 +346,7 @@ def test_a_stopped_run_resumes_the_seeds_it_scored(study, tmp_path, monkeypatch)
     argv = ["--small", "--output-dir", str(out), "--models", "hgb", "lenet5"]
     assert study.main(argv) == 0
     seeds = out / "particles_4class_val_seeds"
-    assert sorted(p.name for p in seeds.iterdir()) == [
+    assert sorted(p.name for p in seeds.glob("*.npz")) == [
         "hgb-seed0.npz",
         "lenet5-seed0.npz",
     ]
@@ -370,3 +370,67 @@ def test_a_stopped_run_resumes_the_seeds_it_scored(study, tmp_path, monkeypatch)
         study.main([*argv, "lenet5@aug", "--resume"])
     with pytest.raises(SystemExit, match="data_seed 0, now 1"):
         study.main([*argv, "--resume", "--data-seed", "1"])
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_a_fit_stopped_mid_way_resumes_from_its_last_epoch(
+    study, tmp_path, monkeypatch
+):
+    from skorch.callbacks import Callback
+
+    net = "inception@aug@3ep@cos"
+    argv = ["--small", "--models", f"{net}@tta", "lenet5", net]
+
+    # uninterrupted
+    assert study.main([*argv, "--output-dir", str(tmp_path / "whole")]) == 0
+    with np.load(tmp_path / "whole" / "particles_4class_val_probas.npz") as whole:
+        whole = {k: whole[k] for k in whole.files}
+
+    # killed after the network's second epoch, then in lenet5's fit
+    class KillAfter(Callback):
+        def __init__(self, epoch):
+            self.epoch = epoch
+
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == self.epoch:
+                raise Killed
+
+    build = study.build
+    kill_at = {net: 2, "lenet5": 1}
+
+    def killing_build(name, **kwargs):
+        est = build(name, **kwargs)
+        epoch = kill_at.pop(study._fit_key(name), None)
+        if epoch is not None:
+            callbacks = list(est[-1].callbacks or [])
+            est[-1].set_params(callbacks=[*callbacks, ("kill", KillAfter(epoch))])
+        return est
+
+    monkeypatch.setattr(study, "build", killing_build)
+    out = tmp_path / "stopped"
+    argv = [*argv, "--output-dir", str(out), "--resume"]
+    with pytest.raises(Killed):
+        study.main(argv)
+    seeds = out / "particles_4class_val_seeds"
+    assert not list(seeds.glob("*.npz"))
+    history = json.loads(
+        (seeds / "checkpoints" / f"{net}-seed0" / "history.json").read_text()
+    )
+    assert len(history) == 2
+    # the network finishes from epoch 3; its twin is stored with it, before
+    # lenet5 (between the two in --models) is killed
+    with pytest.raises(Killed):
+        study.main(argv)
+    assert sorted(p.name for p in seeds.glob("*.npz")) == [
+        f"{net}-seed0.npz",
+        f"{net}@tta-seed0.npz",
+    ]
+    assert study.main(argv) == 0
+    with np.load(out / "particles_4class_val_probas.npz") as resumed:
+        assert sorted(resumed.files) == sorted(whole)
+        for key, value in whole.items():
+            np.testing.assert_array_equal(resumed[key], value, err_msg=key)

@@ -155,3 +155,29 @@ def test_seed_store_gives_back_only_what_the_same_options_scored(study, tmp_path
         study.SeedStore(folder, args(), y[::-1], version="v1").load("hgb", 0)
     with pytest.raises(ValueError, match="cannot name a file"):
         reader.path("tag/cnn", 0)
+
+
+def test_seed_store_checkpoints_continue_only_under_the_same_options(study, tmp_path):
+    import argparse
+    import json
+
+    def store(**changed):
+        options = {"epochs": 3, "n_train": 40, "resume": True, **changed}
+        return study.SeedStore(
+            tmp_path, argparse.Namespace(**options), np.array([0, 1]), version="v1"
+        )
+
+    folder = store(resume=False).checkpoint("cnn@aug", 0)
+    assert folder == tmp_path / "checkpoints" / "cnn@aug-seed0"
+    assert study.SeedStore.checkpoint_seconds(folder) == 0.0
+    epochs = [{"epoch": 1, "dur": 1.5}, {"epoch": 2, "dur": 2.25}]
+    (folder / "history.json").write_text(json.dumps(epochs))
+    # resumed: the epochs stay, and so does their time
+    assert store(seeds=[0, 1]).checkpoint("cnn@aug", 0) == folder
+    assert study.SeedStore.checkpoint_seconds(folder) == 3.75
+    with pytest.raises(SystemExit, match="epochs 3, now 5"):
+        store(epochs=5).checkpoint("cnn@aug", 0)
+    assert (folder / "history.json").is_file()  # a refusal deletes nothing
+    # a run that does not resume starts the fit afresh
+    assert store(resume=False).checkpoint("cnn@aug", 0) == folder
+    assert not (folder / "history.json").exists()

@@ -27,6 +27,7 @@ import contextvars
 import inspect
 import numbers
 import os
+import warnings
 from numbers import Real
 from typing import ClassVar
 
@@ -38,7 +39,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from skorch.callbacks import Checkpoint, LoadInitState
+from skorch.callbacks import Checkpoint, LoadInitState, LRScheduler
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
@@ -114,6 +115,59 @@ class NetMixin:
         if epochs is None and self.checkpoint_dir is not None:
             epochs = max(self.max_epochs - len(self.history), 0)
         return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
+    def notify(self, method_name, **cb_kwargs):
+        super().notify(method_name, **cb_kwargs)
+        if (
+            method_name == "on_train_begin"
+            and self.checkpoint_dir is not None
+            and len(self.history)
+        ):
+            self._replay_lr_schedules()
+
+    def _replay_lr_schedules(self):
+        """Bring the ``LRScheduler`` callbacks to where the checkpointed run left them.
+
+        skorch rebuilds a resumed scheduler with ``last_epoch`` set, which
+        takes one step too many from the restored learning rate (a cosine
+        decay resumed after 20 of 40 epochs continues from the wrong rate).
+        Instead each scheduler starts again from the optimiser's initial rate
+        and repeats the steps of the epochs and batches in the history, in
+        the order training took them, so the rates are those of an
+        uninterrupted run to the last bit. ``ReduceLROnPlateau`` (whose rate
+        the optimiser's state already holds) and schedulers given their own
+        ``last_epoch`` are left as skorch builds them.
+        """
+        schedulers = [
+            cb
+            for _, cb in self.callbacks_
+            if isinstance(cb, LRScheduler)
+            and getattr(cb, "lr_scheduler_", None) is not None
+            and not isinstance(
+                cb.lr_scheduler_, torch.optim.lr_scheduler.ReduceLROnPlateau
+            )
+            and "last_epoch" not in cb.kwargs
+        ]
+        if not schedulers:
+            return
+        optimizer = self.optimizer_
+        for group in optimizer.param_groups:
+            group["lr"] = group.get("initial_lr", group["lr"])
+        for cb in schedulers:
+            cb.lr_scheduler_ = cb.policy_(optimizer, **cb.kwargs)
+        per_batch = [cb for cb in schedulers if cb.step_every == "batch"]
+        per_epoch = [cb for cb in schedulers if cb.step_every == "epoch"]
+        with warnings.catch_warnings():  # no optimiser step has run in this fit yet
+            warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*")
+            for epoch in self.history:
+                batches = epoch.get("train_batch_count")
+                if batches is None:
+                    batches = sum("train_loss" in b for b in epoch.get("batches", ()))
+                for _ in range(batches if per_batch else 0):
+                    for cb in per_batch:
+                        cb.lr_scheduler_.step()
+                for cb in per_epoch:
+                    cb.lr_scheduler_.step()
 
     # -- device "auto" ---------------------------------------------------------------
     @staticmethod

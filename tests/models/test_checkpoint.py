@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from skorch.callbacks import Callback
+import torch
+from skorch.callbacks import Callback, LRScheduler
 
 from hepclf import CNNClassifier
 
@@ -47,6 +48,53 @@ def test_resumed_run_matches_uninterrupted(blobs, tmp_path):
     again = tiny(checkpoint_dir=tmp_path).fit(X, y)
     assert len(again.history_) == 4
     assert_same_training(again.predict_proba(X), expected)
+
+
+@pytest.mark.parametrize(
+    "schedules",
+    [
+        [("lr", LRScheduler("CosineAnnealingLR", T_max=4))],
+        [("lr", LRScheduler("StepLR", step_size=1, gamma=0.5))],
+        [
+            (
+                "warm",
+                LRScheduler(
+                    "CyclicLR",
+                    base_lr=1e-3,
+                    max_lr=1e-2,
+                    step_size_up=3,
+                    step_every="batch",
+                ),
+            ),
+            ("decay", LRScheduler("ExponentialLR", gamma=0.7)),
+        ],
+    ],
+    ids=["cosine", "step", "batch-and-epoch"],
+)
+def test_resumed_learning_rate_schedule_continues_where_it_stopped(
+    blobs, tmp_path, schedules
+):
+    X, y = blobs
+    uninterrupted = tiny(callbacks=schedules, optimizer=torch.optim.SGD)
+    uninterrupted.fit(X, y)
+
+    with pytest.raises(Killed):
+        tiny(
+            checkpoint_dir=tmp_path,
+            callbacks=[*schedules, ("kill", KillAfter(2))],
+            optimizer=torch.optim.SGD,
+        ).fit(X, y)
+    resumed = tiny(
+        checkpoint_dir=tmp_path, callbacks=schedules, optimizer=torch.optim.SGD
+    )
+    resumed.fit(X, y)
+
+    # the rate each epoch trained at, and so the model, as if never stopped
+    def rates(net):
+        return [group["lr"] for group in net.optimizer_.param_groups]
+
+    assert rates(resumed) == rates(uninterrupted)
+    assert_same_training(resumed.predict_proba(X), uninterrupted.predict_proba(X))
 
 
 def test_checkpointing_does_not_change_training(blobs, tmp_path):
