@@ -112,7 +112,9 @@ class CNNClassifier(NetMixin, NeuralNetClassifier):
         killed continues with the epochs it still owes (up to ``max_epochs``
         in total) and, with a ``random_state``, ends with the same model as an
         uninterrupted run (on a GPU, to float32 rounding: cuDNN's backward
-        kernels are not bitwise reproducible). Use a new folder for a new run.
+        kernels are not bitwise reproducible); ``LRScheduler`` callbacks go
+        on at the rates the uninterrupted run would have used. Use a new
+        folder for a new run.
     augment_flip : bool or {"horizontal", "vertical"}, default=False
         Training-time augmentation (image modules only): mirror each training
         image, with probability 1/2 about each axis (``True``), about the
