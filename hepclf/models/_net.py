@@ -130,26 +130,38 @@ class NetMixin:
 
         skorch rebuilds a resumed scheduler with ``last_epoch`` set, which
         takes one step too many from the restored learning rate (a cosine
-        decay resumed after 20 of 40 epochs continues from the wrong rate).
-        Instead each scheduler starts again from the optimiser's initial rate
-        and repeats the steps of the epochs and batches in the history, in
-        the order training took them, so the rates are those of an
-        uninterrupted run to the last bit. ``ReduceLROnPlateau`` (whose rate
-        the optimiser's state already holds) and schedulers given their own
-        ``last_epoch`` are left as skorch builds them.
+        decay resumed after 20 of 40 epochs continues from the wrong rate),
+        and a ``ReduceLROnPlateau`` afresh. Instead each scheduler starts
+        again from the optimiser's initial rate and repeats the steps of the
+        epochs and batches in the history, in the order training took them
+        (a plateau with the monitored values the history holds), so the rates
+        are those of an uninterrupted run to the last bit. When a scheduler
+        was given its own ``last_epoch`` or a plateau monitors a callable,
+        all are left as skorch builds them.
         """
         schedulers = [
             cb
             for _, cb in self.callbacks_
             if isinstance(cb, LRScheduler)
             and getattr(cb, "lr_scheduler_", None) is not None
-            and not isinstance(
-                cb.lr_scheduler_, torch.optim.lr_scheduler.ReduceLROnPlateau
-            )
-            and "last_epoch" not in cb.kwargs
         ]
-        if not schedulers:
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
+        if not schedulers or any(
+            "last_epoch" in cb.kwargs
+            or (
+                isinstance(cb.lr_scheduler_, plateau)
+                and not isinstance(cb.monitor, str)
+            )
+            for cb in schedulers
+        ):
             return
+
+        def step(cb, row):
+            if isinstance(cb.lr_scheduler_, plateau):
+                cb.lr_scheduler_.step(row[cb.monitor])
+            else:
+                cb.lr_scheduler_.step()
+
         optimizer = self.optimizer_
         for group in optimizer.param_groups:
             group["lr"] = group.get("initial_lr", group["lr"])
@@ -160,14 +172,13 @@ class NetMixin:
         with warnings.catch_warnings():  # no optimiser step has run in this fit yet
             warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*")
             for epoch in self.history:
-                batches = epoch.get("train_batch_count")
-                if batches is None:
-                    batches = sum("train_loss" in b for b in epoch.get("batches", ()))
-                for _ in range(batches if per_batch else 0):
+                batches = [b for b in epoch.get("batches", ()) if "train_loss" in b]
+                count = epoch.get("train_batch_count", len(batches))
+                for k in range(count if per_batch else 0):
                     for cb in per_batch:
-                        cb.lr_scheduler_.step()
+                        step(cb, batches[k] if k < len(batches) else {})
                 for cb in per_epoch:
-                    cb.lr_scheduler_.step()
+                    step(cb, epoch)
 
     # -- device "auto" ---------------------------------------------------------------
     @staticmethod

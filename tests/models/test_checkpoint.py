@@ -97,6 +97,34 @@ def test_resumed_learning_rate_schedule_continues_where_it_stopped(
     assert_same_training(resumed.predict_proba(X), uninterrupted.predict_proba(X))
 
 
+def test_resumed_plateau_schedule_continues_where_it_stopped(blobs, tmp_path):
+    X, y = blobs
+    # no loss improves by 10: the rate halves after every epoch but the first
+    halving = LRScheduler(
+        "ReduceLROnPlateau",
+        monitor="train_loss",
+        factor=0.5,
+        patience=0,
+        threshold=10,
+        threshold_mode="abs",
+    )
+    plateau = [("lr", halving)]
+    options = {"optimizer": torch.optim.SGD, "lr": 0.1, "checkpoint_dir": tmp_path}
+    with pytest.raises(Killed):
+        tiny(callbacks=[*plateau, ("kill", KillAfter(2))], **options).fit(X, y)
+    resumed = tiny(callbacks=plateau, **options).fit(X, y)
+    # halved after epochs 2, 3 and 4, as if never stopped (skorch alone
+    # would restart the plateau at epoch 3 and reach 0.05)
+    assert resumed.optimizer_.param_groups[0]["lr"] == 0.1 * 0.5**3
+    assert resumed.history[:, "train_loss"] == pytest.approx(
+        tiny(callbacks=plateau, **{**options, "checkpoint_dir": None})
+        .fit(X, y)
+        .history[:, "train_loss"],
+        rel=0,
+        abs=0,
+    )
+
+
 def test_checkpointing_does_not_change_training(blobs, tmp_path):
     X, y = blobs
     plain = tiny(max_epochs=2).fit(X, y).predict_proba(X)
