@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .models.test_checkpoint import KillAfter, Killed
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "particles.py"
 
 
@@ -372,16 +374,10 @@ def test_a_stopped_run_resumes_the_seeds_it_scored(study, tmp_path, monkeypatch)
         study.main([*argv, "--resume", "--data-seed", "1"])
 
 
-class Killed(Exception):
-    pass
-
-
 @pytest.mark.slow
 def test_a_fit_stopped_mid_way_resumes_from_its_last_epoch(
     study, tmp_path, monkeypatch
 ):
-    from skorch.callbacks import Callback
-
     net = "inception@aug@3ep@cos"
     argv = ["--small", "--models", f"{net}@tta", "lenet5", net]
 
@@ -391,14 +387,6 @@ def test_a_fit_stopped_mid_way_resumes_from_its_last_epoch(
         whole = {k: whole[k] for k in whole.files}
 
     # killed after the network's second epoch, then in lenet5's fit
-    class KillAfter(Callback):
-        def __init__(self, epoch):
-            self.epoch = epoch
-
-        def on_epoch_end(self, net, **kwargs):
-            if len(net.history) == self.epoch:
-                raise Killed
-
     build = study.build
     kill_at = {net: 2, "lenet5": 1}
 
