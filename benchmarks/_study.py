@@ -241,6 +241,36 @@ class SeedStore:
         marker.write_text(json.dumps(self.options, sort_keys=True))
         return folder
 
+    def tuned(self, key, tune, *args, **kwargs):
+        """``tune(*args, **kwargs)``'s ``(params, scores)`` for ``key``, stored.
+
+        With ``resume`` and a stored tuning of the same options, that one
+        comes back instead (refused, like ``load``, when made with other
+        options), so a resumed run does not search the grid again.
+        """
+        path = self.folder / f"{key}-tuning.json"
+        self.path(key, 0)  # the same names as the seeds' files
+        if self.resume and path.is_file():
+            stored = json.loads(path.read_text())
+            if stored["options"] != self.options:
+                raise SystemExit(
+                    f"--resume: {path} was tuned with other options "
+                    f"({_changed(stored['options'], self.options)}); run without "
+                    "--resume, or with another --output-dir"
+                )
+            return stored["params"], [tuple(s) for s in stored["scores"]]
+        params, scores = tune(*args, **kwargs)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(
+            json.dumps(
+                {"options": self.options, "params": params, "scores": scores},
+                sort_keys=True,
+            )
+        )
+        os.replace(partial, path)
+        return params, scores
+
     @staticmethod
     def checkpoint_seconds(folder):
         """The summed epoch durations of the history saved in ``folder`` (0 if none)."""

@@ -614,8 +614,8 @@ def main(argv=None):
     for name, size in plan:
         X_train, y_train = take(X_pool, y_pool, size)
         if name == "hgb" and size not in hgb_params:
-            hgb_params[size], tuning[size] = tune_event_hgb(
-                X_train, y_train, X_val, y_val, seed=0
+            hgb_params[size], tuning[size] = store.tuned(  # --resume reads it back
+                f"hgb@{size}", tune_event_hgb, X_train, y_train, X_val, y_val, seed=0
             )
         seeds = (
             args.seeds[:1]

@@ -308,6 +308,11 @@ def hit_features(hits):
 # --------------------------------------------------------------------------
 
 
+def tune_hit_hgb(X_train, y_train, X_val, y_val):
+    """``tune_hgb`` on the ``hit_features`` of the events."""
+    return tune_hgb(hit_features(X_train), y_train, hit_features(X_val), y_val, seed=0)
+
+
 def _parse(name):
     """``cnn:per_hit@48@20ep@lr1e-3`` -> (geometry, encoding, options)."""
     head, *mods = name.split("@")
@@ -676,8 +681,13 @@ def main(argv=None):
         )
         hgb_params = None
         if "hgb" in args.models:
-            hgb_params, tuning[f"classifier, noise {noise:.0%}"] = tune_hgb(
-                hit_features(X_train), y_train, hit_features(X_val), y_val, seed=0
+            hgb_params, tuning[f"classifier, noise {noise:.0%}"] = store.tuned(
+                f"hgb@{noise:g}",  # --resume reads it back
+                tune_hit_hgb,
+                X_train,
+                y_train,
+                X_val,
+                y_val,
             )
         for name in args.models:
             seeds = args.seeds[:1] if name == "hgb" else args.seeds

@@ -82,8 +82,8 @@ Writes ``particles_<config>_<split>.md``, ``.json`` and ``_probas.npz`` to
 ``particles_<config>_<split>_seeds/``: a run that stops (a session's end, a
 crash) is run again with ``--resume`` and the same options, and trains only
 the seeds it had not finished (``_study.SeedStore``; more ``--seeds`` or
-other ``--models`` are allowed, other sizes or epochs are refused). The
-networks save every epoch under ``_seeds/checkpoints/``, so a fit stopped
+other ``--models`` are allowed, other sizes or epochs are refused; the
+trees' tuning is stored there too and read back). The networks save every epoch under ``_seeds/checkpoints/``, so a fit stopped
 mid-way goes on from its last epoch, and a network's ``@tta`` twin is stored
 right after their shared fit.
 """
@@ -384,6 +384,17 @@ def _prepare(images, options):
     """The images as model ``options`` see them (``@binary``, ``@pool<f>``)."""
     images = _binary(images) if options["binary"] else np.asarray(images)
     return _sum_pool(images, options["pool"]) if options["pool"] > 1 else images
+
+
+def tune_on_features(features, X_train, y_train, X_val, y_val):
+    """``tune_hgb`` on what the fitted transformers ``features`` make of the images."""
+    return tune_hgb(
+        features.transform(X_train),
+        y_train,
+        features.transform(X_val),
+        y_val,
+        seed=0,
+    )
 
 
 def build(name, *, seed, epochs, device="cpu", hgb_params=None, pixel_size=0.5):
@@ -935,14 +946,11 @@ def main(argv=None):
     for name in args.models:
         base, options = _parse(name)
         if base == "hgb" and name not in hgb_params:
-            # tuned on the features its own pipeline computes
+            # tuned on the features its own pipeline computes (once: --resume
+            # reads the tuning back)
             features = build(name, seed=0, epochs=1, pixel_size=pixel_size)[:-1]
-            hgb_params[name], tuning[name] = tune_hgb(
-                features.transform(X_train),
-                y_train,
-                features.transform(X_val),
-                y_val,
-                seed=0,
+            hgb_params[name], tuning[name] = store.tuned(
+                name, tune_on_features, features, X_train, y_train, X_val, y_val
             )
         seeds = args.seeds[:1] if base == "hgb" else args.seeds
         probas, train_s, rates = [], [], []

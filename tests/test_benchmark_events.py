@@ -107,12 +107,14 @@ def test_small_run_end_to_end(study, tmp_path, monkeypatch):
     assert sorted(p.name for p in (out / "events_val_seeds").iterdir()) == [
         "best_objects@300-seed0.npz",
         "hgb@300-seed0.npz",
+        "hgb@300-tuning.json",
     ]
 
     def no_training(*args, **kwargs):
         raise AssertionError("a stored seed was trained again")
 
     monkeypatch.setattr(study, "build", no_training)
+    monkeypatch.setattr(study, "tune_event_hgb", no_training)
     assert (
         study.main([*argv, "--timing-repeats", "1", "--n-boot", "20", "--resume"]) == 0
     )

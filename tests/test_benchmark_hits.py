@@ -185,12 +185,16 @@ def test_small_run_end_to_end(study, tmp_path, monkeypatch):
         assert_array_equal(np.bincount(probas["y"]), [study.SMALL["n_val"]] * 3)
         first = probas["resnet:per_hit@roll@0.3"]
     stored = sorted(p.name for p in (out / "hits_val_seeds").iterdir())
-    assert stored == sorted(f"{m}@{n}-seed0.npz" for m in models for n in (0, 0.3))
+    assert stored == sorted(
+        [f"{m}@{n}-seed0.npz" for m in models for n in (0, 0.3)]
+        + ["hgb@0-tuning.json", "hgb@0.3-tuning.json"]
+    )
 
     def no_training(*args, **kwargs):
         raise AssertionError("a stored seed was trained again")
 
     monkeypatch.setattr(study, "build", no_training)
+    monkeypatch.setattr(study, "tune_hit_hgb", no_training)
     assert study.main([*argv, "--resume"]) == 0  # the regression trains again
     with np.load(out / "hits_val_probas.npz") as probas:
         assert_array_equal(probas["resnet:per_hit@roll@0.3"], first)

@@ -359,14 +359,20 @@ def test_a_stopped_run_resumes_the_seeds_it_scored(study, tmp_path, monkeypatch)
     def no_training(*args, **kwargs):
         raise AssertionError("a stored seed was trained again")
 
-    # (the trees' tuning, seconds, runs again: its scores go into the JSON)
+    first_tuning = json.loads((out / "particles_4class_val.json").read_text())[
+        "hgb_tuning"
+    ]
     monkeypatch.setattr(study, "fit_and_predict", no_training)
+    monkeypatch.setattr(study, "tune_hgb", no_training)  # nor is the grid searched
     assert study.main([*argv, "--resume"]) == 0
     with np.load(out / "particles_4class_val_probas.npz") as again:
         for key, value in first.items():
             np.testing.assert_array_equal(again[key], value)
     rows = json.loads((out / "particles_4class_val.json").read_text())["rows"]
     assert [r["train_s"] for r in rows] == [r["train_s"] for r in first_rows]
+    tuning = json.loads((out / "particles_4class_val.json").read_text())["hgb_tuning"]
+    assert tuning == first_tuning
+    assert len(tuning["hgb"]) > 1
     # a model not stored yet is trained; other simulated images are refused
     with pytest.raises(AssertionError, match="trained again"):
         study.main([*argv, "lenet5@aug", "--resume"])

@@ -181,3 +181,41 @@ def test_seed_store_checkpoints_continue_only_under_the_same_options(study, tmp_
     # a run that does not resume starts the fit afresh
     assert store(resume=False).checkpoint("cnn@aug", 0) == folder
     assert not (folder / "history.json").exists()
+
+
+def test_seed_store_keeps_the_tuning_for_a_resumed_run(study, tmp_path):
+    import argparse
+
+    def store(**changed):
+        options = {"epochs": 3, "n_train": 40, "resume": True, **changed}
+        return study.SeedStore(
+            tmp_path, argparse.Namespace(**options), np.array([0, 1]), version="v1"
+        )
+
+    calls = []
+
+    def tune(scale, *, offset):
+        calls.append((scale, offset))
+        params = {"learning_rate": 0.1 * scale, "max_iter": 100}
+        return params, [(0.75 + offset, params), (0.5, {"max_iter": 300})]
+
+    first = store(resume=False).tuned("hgb", tune, 2, offset=0.125)
+    assert calls == [(2, 0.125)]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    # resumed (more seeds may follow): the grid is not searched again
+    assert store(seeds=[0, 1]).tuned("hgb", tune, 2, offset=0.125) == first
+    assert first == (
+        {"learning_rate": 0.2, "max_iter": 100},
+        [(0.875, {"learning_rate": 0.2, "max_iter": 100}), (0.5, {"max_iter": 300})],
+    )
+    assert len(calls) == 1
+    with pytest.raises(SystemExit, match="n_train 40, now 80"):
+        store(n_train=80).tuned("hgb", tune, 2, offset=0.125)
+    # another model has its own tuning; a run that does not resume tunes again
+    store().tuned("hgb@binary", tune, 1, offset=0.0)
+    store(resume=False).tuned("hgb", tune, 3, offset=0.0)
+    assert calls[1:] == [(1, 0.0), (3, 0.0)]
+    assert (
+        store().tuned("hgb", tune, 3, offset=0.0)[0]["learning_rate"]
+        == 0.30000000000000004
+    )
