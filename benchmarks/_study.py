@@ -165,6 +165,15 @@ class SeedStore:
         # as the file will give it back: tuples become lists
         self.options = json.loads(json.dumps(options, sort_keys=True, default=str))
 
+    def _check_options(self, options, path, made):
+        """SystemExit, naming the changes, unless ``options`` are this run's."""
+        if options != self.options:
+            raise SystemExit(
+                f"--resume: {path} was {made} with other options "
+                f"({_changed(options, self.options)}); run without --resume, "
+                "or with another --output-dir"
+            )
+
     def path(self, key, seed):
         """The file of ``key`` (a model, with its setting) at training ``seed``."""
         if not key or "/" in key or os.sep in key:
@@ -181,13 +190,7 @@ class SeedStore:
         if not self.resume or not path.is_file():
             return None
         with np.load(path) as stored:
-            options = json.loads(str(stored["options"]))
-            if options != self.options:
-                raise SystemExit(
-                    f"--resume: {path} was scored with other options "
-                    f"({_changed(options, self.options)}); "
-                    "run without --resume, or with another --output-dir"
-                )
+            self._check_options(json.loads(str(stored["options"])), path, "scored")
             if not np.array_equal(stored["y"], self.y):
                 raise SystemExit(
                     f"--resume: {path} holds other evaluation images (labels differ)"
@@ -227,13 +230,7 @@ class SeedStore:
         folder = self.folder / "checkpoints" / f"{self.path(key, seed).stem}"
         marker = folder / "options.json"
         if self.resume and marker.is_file():
-            options = json.loads(marker.read_text())
-            if options != self.options:
-                raise SystemExit(
-                    f"--resume: {folder} was trained with other options "
-                    f"({_changed(options, self.options)}); run without --resume, "
-                    "or with another --output-dir"
-                )
+            self._check_options(json.loads(marker.read_text()), folder, "trained")
             return folder
         if folder.exists():
             shutil.rmtree(folder)
@@ -248,16 +245,10 @@ class SeedStore:
         comes back instead (refused, like ``load``, when made with other
         options), so a resumed run does not search the grid again.
         """
-        path = self.folder / f"{key}-tuning.json"
-        self.path(key, 0)  # the same names as the seeds' files
+        path = self.path(key, 0).with_name(f"{key}-tuning.json")
         if self.resume and path.is_file():
             stored = json.loads(path.read_text())
-            if stored["options"] != self.options:
-                raise SystemExit(
-                    f"--resume: {path} was tuned with other options "
-                    f"({_changed(stored['options'], self.options)}); run without "
-                    "--resume, or with another --output-dir"
-                )
+            self._check_options(stored["options"], path, "tuned")
             return stored["params"], [tuple(s) for s in stored["scores"]]
         params, scores = tune(*args, **kwargs)
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -83,9 +83,10 @@ Writes ``particles_<config>_<split>.md``, ``.json`` and ``_probas.npz`` to
 crash) is run again with ``--resume`` and the same options, and trains only
 the seeds it had not finished (``_study.SeedStore``; more ``--seeds`` or
 other ``--models`` are allowed, other sizes or epochs are refused; the
-trees' tuning is stored there too and read back). The networks save every epoch under ``_seeds/checkpoints/``, so a fit stopped
-mid-way goes on from its last epoch, and a network's ``@tta`` twin is stored
-right after their shared fit.
+trees' tuning is stored there too and read back). The networks save every
+epoch under ``_seeds/checkpoints/``, so a fit stopped mid-way goes on from
+its last epoch, and a network's ``@tta`` twin is stored right after their
+shared fit.
 """
 
 from __future__ import annotations
